@@ -1,0 +1,42 @@
+# QeetMart: `make run` starts the whole platform, `make test` runs every test.
+SHELL := bash
+GO    ?= go
+BIN   := bin
+PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
+
+.PHONY: build dapr deps run stop test vet unit integration clean
+
+## build: every program into bin/
+build:
+	$(GO) build -o $(BIN)/ $(PROGRAMS)
+
+## dapr: the pinned daprd and sentry into bin/ (only if missing or another version)
+dapr:
+	scripts/build-dapr.sh
+
+## deps: PostgreSQL and Redis answering (installs/starts them if needed)
+deps:
+	scripts/deps.sh
+
+## run: the whole platform on this machine, until Ctrl-C
+run: build dapr deps
+	$(BIN)/stack up
+
+## stop: stop a stack started by `make run` in another shell
+stop:
+	$(GO) run ./tools/stack stop
+
+## test: vet, unit tests with -race, then integration tests against real sidecars
+test: vet unit integration
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -short -count=1 ./...
+
+integration: dapr deps
+	$(GO) test -race -count=1 -timeout 20m ./tests/...
+
+clean:
+	rm -rf $(BIN)/gateway $(BIN)/auth $(BIN)/user $(BIN)/product $(BIN)/inventory $(BIN)/stack .run

@@ -1,0 +1,110 @@
+// Package service is the skeleton every QeetMart service runs on: config,
+// logger, tracing, the sidecar client, the app-token guard, health and
+// graceful shutdown. A service supplies its name, state stores and routes.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/health"
+	"github.com/qeetmart/qeetmart/internal/platform/logging"
+	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
+	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
+	"github.com/qeetmart/qeetmart/internal/platform/web"
+)
+
+// Spec describes one service.
+type Spec struct {
+	Name        string   // the Dapr app-id
+	DefaultPort int      // used when PORT is unset
+	Stores      []string // Dapr state stores /ready checks
+	// Routes registers the service's API. Deps carries what handlers need.
+	Routes func(r fiber.Router, d Deps)
+}
+
+// Deps are the dependencies a service's handlers receive explicitly.
+type Deps struct {
+	Config  config.Common
+	Sidecar *sidecar.Client
+}
+
+// Settings are the environment variables the skeleton reads.
+type Settings struct {
+	config.Common
+	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// BodyLimit caps request bodies, in bytes.
+	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
+}
+
+// Run serves spec until ctx ends. environ is os.Environ() or a test's own.
+func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load[Settings](environ)
+	if err != nil {
+		return err
+	}
+	if cfg.Port == 0 {
+		cfg.Port = spec.DefaultPort
+	}
+	if cfg.AppAPIToken == "" {
+		// Secure by default: without a token anyone on the host could call
+		// the service around its sidecar.
+		return errors.New("APP_API_TOKEN is required: the service accepts calls only from its sidecar")
+	}
+	log := logging.New(stdout, cfg.LogLevel, spec.Name)
+
+	shutdownTracing, err := telemetry.Setup(ctx, spec.Name, cfg.Version, cfg.OTLPEndpoint)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdownTracing(ctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+
+	dapr := sidecar.New(cfg.DaprHTTPPort, cfg.DaprAPIToken)
+	checks := make([]health.Check, 0, len(spec.Stores))
+	for _, store := range spec.Stores {
+		checks = append(checks, health.Check{
+			Name:  "state:" + store,
+			Probe: func(ctx context.Context) error { return dapr.StateStoreAnswers(ctx, store) },
+		})
+	}
+
+	app := web.NewApp(web.AppOptions{Name: spec.Name, Log: log, BodyLimit: cfg.BodyLimit})
+	app.Use(web.AppToken(cfg.AppAPIToken, "/health"))
+	app.Get("/health", health.Live(spec.Name))
+	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
+	if spec.Routes != nil {
+		spec.Routes(app, Deps{Config: cfg.Common, Sidecar: dapr})
+	}
+
+	if err := web.Serve(ctx, app, cfg.Addr(), cfg.ShutdownTimeout, log); err != nil {
+		return fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	return nil
+}
+
+// Main is a service's whole main function: it runs spec with the process's
+// environment until SIGINT or SIGTERM, and exits non-zero on failure.
+func Main(spec Spec) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, spec, os.Environ(), os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,87 @@
+// Package telemetry sets up OpenTelemetry tracing and joins incoming W3C
+// trace context, so one trace runs client → gateway → sidecars → service.
+package telemetry
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/gofiber/fiber/v3"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Setup installs the global tracer provider and W3C propagator. Spans are
+// exported over OTLP/gRPC when OTEL_EXPORTER_OTLP_ENDPOINT is set (the
+// exporter reads the standard OTEL_* variables, as daprd does); without it
+// spans still get ids, for logs and propagation, but go nowhere. The sampler
+// honours OTEL_TRACES_SAMPLER and defaults to parent-based always-on, so a
+// sampled caller keeps its trace.
+func Setup(ctx context.Context, service, version string, otlpEndpoint string) (shutdown func(context.Context) error, err error) {
+	res := resource.NewSchemaless(
+		semconv.ServiceName(service),
+		semconv.ServiceVersion(version),
+	)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if otlpEndpoint != "" {
+		exp, err := otlptracegrpc.New(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("otlp exporter: %w", err)
+		}
+		opts = append(opts, sdktrace.WithBatcher(exp))
+	}
+	tp := sdktrace.NewTracerProvider(opts...)
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	return tp.Shutdown, nil
+}
+
+// headerCarrier adapts Fiber's request headers to the propagator.
+type headerCarrier struct{ c fiber.Ctx }
+
+func (h headerCarrier) Get(key string) string { return h.c.Get(key) }
+func (h headerCarrier) Set(key, value string) { h.c.Request().Header.Set(key, value) }
+func (h headerCarrier) Keys() []string {
+	var keys []string
+	for k := range h.c.Request().Header.All() {
+		keys = append(keys, string(k))
+	}
+	return keys
+}
+
+// Middleware must run outside web.AccessLog (which writes error responses).
+//
+// Middleware continues the caller's trace (or starts one) with a server span
+// per request and puts it in the request's context for outbound calls.
+func Middleware(service string) fiber.Handler {
+	tracer := otel.Tracer(service)
+	prop := otel.GetTextMapPropagator()
+	return func(c fiber.Ctx) error {
+		ctx := prop.Extract(c.Context(), headerCarrier{c})
+		ctx, span := tracer.Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(
+				semconv.HTTPRequestMethodKey.String(c.Method()),
+				semconv.URLPath(c.Path()),
+			))
+		defer span.End()
+		c.SetContext(ctx)
+		err := c.Next()
+		span.SetName(c.Method() + " " + c.Route().Path)
+		// The access log inside this middleware has already turned any
+		// error into the response, so the status here is final.
+		status := c.Response().StatusCode()
+		span.SetAttributes(semconv.HTTPResponseStatusCode(status), attribute.String("http.route", c.Route().Path))
+		if status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
+		return err
+	}
+}

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// HeaderCorrelationID carries the id that ties one client request to every
+// log line and hop it causes.
+const HeaderCorrelationID = "X-Correlation-Id"
+
+// HeaderRequestID is the same id under the name many proxies use.
+const HeaderRequestID = "X-Request-Id"
+
+// HeaderDaprAPIToken is the header in which daprd presents APP_API_TOKEN.
+const HeaderDaprAPIToken = "dapr-api-token"
+
+const correlationKey = "correlationId"
+
+// maxCorrelationLen bounds a client-chosen id, as the original gateway did.
+const maxCorrelationLen = 128
+
+// Correlation takes a safe X-Correlation-Id from the request or makes one,
+// keeps it for handlers and logs, and echoes it on the response.
+func Correlation() fiber.Handler {
+	return func(c fiber.Ctx) error {
+		id := SanitizeCorrelationID(c.Get(HeaderCorrelationID))
+		if id == "" {
+			id = uuid.NewString()
+		}
+		c.Locals(correlationKey, id)
+		c.Set(HeaderCorrelationID, id)
+		return c.Next()
+	}
+}
+
+// SanitizeCorrelationID trims id and returns it if it is at most 128
+// characters of [A-Za-z0-9._:-]; otherwise "" so that a new one is made.
+// Anything else could smuggle text into logs or headers.
+func SanitizeCorrelationID(id string) string {
+	id = strings.TrimSpace(id)
+	if id == "" || len(id) > maxCorrelationLen {
+		return ""
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			r == '-' || r == '_' || r == '.' || r == ':'
+		if !ok {
+			return ""
+		}
+	}
+	return id
+}
+
+// CorrelationID returns the request's correlation id ("" before Correlation ran).
+func CorrelationID(c fiber.Ctx) string {
+	id, _ := c.Locals(correlationKey).(string)
+	return id
+}
+
+// AppToken refuses every request that does not carry the sidecar's app token,
+// so that only the program's own daprd can call it. Paths in exempt (liveness)
+// are served to anyone who can reach the loopback port.
+func AppToken(token string, exempt ...string) fiber.Handler {
+	want := []byte(token)
+	return func(c fiber.Ctx) error {
+		for _, p := range exempt {
+			if c.Path() == p {
+				return c.Next()
+			}
+		}
+		got := []byte(c.Get(HeaderDaprAPIToken))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			return NewError(http.StatusUnauthorized, CodeUnauthorized, "Calls must come through the Dapr sidecar")
+		}
+		return c.Next()
+	}
+}
+
+// AccessLog writes one JSON line per request, after the error handler has
+// chosen the status.
+func AccessLog(log *slog.Logger) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		start := time.Now()
+		err := c.Next()
+		if err != nil {
+			// Let the app's error handler write the response now, so the
+			// line below logs the status the client really gets.
+			if herr := c.App().ErrorHandler(c, err); herr != nil {
+				_ = c.SendStatus(http.StatusInternalServerError)
+			}
+		}
+		route := c.Route().Path
+		attrs := []any{
+			"method", c.Method(),
+			"path", c.Path(),
+			"route", route,
+			"status", c.Response().StatusCode(),
+			"latencyMs", float64(time.Since(start).Microseconds()) / 1000,
+			"correlationId", CorrelationID(c),
+		}
+		if sc := trace.SpanContextFromContext(c.Context()); sc.HasTraceID() {
+			attrs = append(attrs, "traceId", sc.TraceID().String())
+		}
+		log.Info("request", attrs...)
+		return nil
+	}
+}

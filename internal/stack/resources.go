@@ -1,0 +1,193 @@
+package stack
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Backing says where PostgreSQL and Redis are. The committed component files
+// carry local defaults; these values replace them when the stack starts.
+type Backing struct {
+	PGHost, PGPort, PGUser, PGPassword string
+	RedisHost, RedisPassword           string
+}
+
+// BackingFromEnv reads the libpq-style PG* variables and REDIS_HOST /
+// REDIS_PASSWORD, with the local defaults documented in the README.
+func BackingFromEnv(getenv func(string) string) Backing {
+	or := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	return Backing{
+		PGHost:        or("PGHOST", "127.0.0.1"),
+		PGPort:        or("PGPORT", "5432"),
+		PGUser:        or("PGUSER", "postgres"),
+		PGPassword:    getenv("PGPASSWORD"),
+		RedisHost:     or("REDIS_HOST", "127.0.0.1:6379"),
+		RedisPassword: getenv("REDIS_PASSWORD"),
+	}
+}
+
+// DSN is a libpq connection string for database db.
+func (b Backing) DSN(db string) string {
+	s := fmt.Sprintf("host=%s port=%s user=%s dbname=%s sslmode=disable", b.PGHost, b.PGPort, b.PGUser, db)
+	if b.PGPassword != "" {
+		s += " password=" + b.PGPassword
+	}
+	return s
+}
+
+// rendered is what render produced.
+type rendered struct {
+	ResourcesDir string
+	ConfigFile   string
+	Databases    []string // PostgreSQL databases the components use
+}
+
+// renderOptions isolate one stack from another on the same servers.
+type renderOptions struct {
+	DBPrefix       string // prepended to every database name ("" for make run)
+	RedisKeyPrefix string // state.redis keyPrefix; "" keeps the file's
+	NameResolution string // path of the SQLite name-resolution file
+}
+
+// render copies components/*.yaml and dapr/resiliency/*.yaml from root into
+// outDir/resources and dapr/config.yaml to outDir/config.yaml, pointing them
+// at b and applying o. The committed files stay the single source of truth
+// for make run, the tests, dapr.yaml and k8s.
+func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
+	res := rendered{ResourcesDir: filepath.Join(outDir, "resources"), ConfigFile: filepath.Join(outDir, "config.yaml")}
+	if err := os.MkdirAll(res.ResourcesDir, 0o755); err != nil {
+		return res, err
+	}
+	files, err := filepath.Glob(filepath.Join(root, "components", "*.yaml"))
+	if err != nil {
+		return res, err
+	}
+	resiliency, _ := filepath.Glob(filepath.Join(root, "dapr", "resiliency", "*.yaml"))
+	files = append(files, resiliency...)
+	if len(files) == 0 {
+		return res, fmt.Errorf("no Dapr resources under %s", root)
+	}
+	dbs := map[string]bool{}
+	for _, f := range files {
+		err := rewriteYAML(f, filepath.Join(res.ResourcesDir, filepath.Base(f)), func(doc *yaml.Node) error {
+			return overrideComponent(doc, b, o, dbs)
+		})
+		if err != nil {
+			return res, err
+		}
+	}
+	err = rewriteYAML(filepath.Join(root, "dapr", "config.yaml"), res.ConfigFile, func(doc *yaml.Node) error {
+		nr := lookup(doc, "spec", "nameResolution", "configuration")
+		if nr == nil {
+			return nil
+		}
+		return setMapValue(nr, "connectionString", o.NameResolution)
+	})
+	for db := range dbs {
+		res.Databases = append(res.Databases, db)
+	}
+	sort.Strings(res.Databases)
+	return res, err
+}
+
+func overrideComponent(doc *yaml.Node, b Backing, o renderOptions, dbs map[string]bool) error {
+	if kind := lookup(doc, "kind"); kind == nil || kind.Value != "Component" {
+		return nil
+	}
+	typ := lookup(doc, "spec", "type")
+	meta := lookup(doc, "spec", "metadata")
+	if typ == nil || meta == nil {
+		return nil
+	}
+	for _, item := range meta.Content {
+		name, value := lookup(item, "name"), lookup(item, "value")
+		if name == nil || value == nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(typ.Value, "state.postgres") && name.Value == "connectionString":
+			db := dsnField(value.Value, "dbname")
+			if db == "" {
+				return fmt.Errorf("%s: connectionString names no dbname", typ.Value)
+			}
+			dbs[o.DBPrefix+db] = true
+			value.Value = b.DSN(o.DBPrefix + db)
+		case strings.HasSuffix(typ.Value, ".redis") && name.Value == "redisHost":
+			value.Value = b.RedisHost
+		case strings.HasSuffix(typ.Value, ".redis") && name.Value == "redisPassword":
+			value.Value = b.RedisPassword
+		case typ.Value == "state.redis" && name.Value == "keyPrefix" && o.RedisKeyPrefix != "":
+			value.Value = o.RedisKeyPrefix
+		}
+	}
+	return nil
+}
+
+// dsnField returns one key's value from a key=value connection string.
+func dsnField(dsn, key string) string {
+	for _, kv := range strings.Fields(dsn) {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func rewriteYAML(src, dst string, edit func(*yaml.Node) error) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	if len(doc.Content) == 0 {
+		return fmt.Errorf("%s: empty document", src)
+	}
+	if err := edit(doc.Content[0]); err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, out, 0o600)
+}
+
+// lookup walks mapping keys from n; nil when a key is missing.
+func lookup(n *yaml.Node, path ...string) *yaml.Node {
+	for _, key := range path {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+func setMapValue(n *yaml.Node, key, value string) error {
+	v := lookup(n, key)
+	if v == nil {
+		return fmt.Errorf("no key %q to set", key)
+	}
+	v.Value = value
+	return nil
+}

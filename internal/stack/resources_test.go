@@ -1,0 +1,95 @@
+package stack
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	return root
+}
+
+func TestRenderPointsComponentsAtTheBackingServers(t *testing.T) {
+	out := t.TempDir()
+	b := Backing{PGHost: "db.local", PGPort: "6543", PGUser: "qm", PGPassword: "pw", RedisHost: "cache.local:7000", RedisPassword: "rpw"}
+	res, err := render(repoRoot(t), out, b, renderOptions{DBPrefix: "t1_", RedisKeyPrefix: "t1", NameResolution: "/x/nr.db"})
+	require.NoError(t, err)
+
+	assert.Equal(t, []string{"t1_auth", "t1_inventory", "t1_product", "t1_user"}, res.Databases)
+
+	read := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join(res.ResourcesDir, name))
+		require.NoError(t, err)
+		return string(raw)
+	}
+	auth := read("statestore-auth.yaml")
+	assert.Contains(t, auth, "host=db.local port=6543 user=qm dbname=t1_auth sslmode=disable password=pw")
+	assert.Contains(t, auth, "- auth", "scopes survive")
+
+	cache := read("statestore-inventory-cache.yaml")
+	assert.Contains(t, cache, "cache.local:7000")
+	assert.Contains(t, cache, "rpw")
+	assert.Contains(t, cache, "value: t1", "test key prefix")
+	assert.NotContains(t, cache, "127.0.0.1:6379")
+
+	assert.Contains(t, read("pubsub.yaml"), "cache.local:7000")
+	assert.Contains(t, read("gateway.yaml"), "kind: Resiliency")
+
+	cfg, err := os.ReadFile(res.ConfigFile)
+	require.NoError(t, err)
+	assert.Contains(t, string(cfg), `connectionString: "/x/nr.db"`)
+	assert.Contains(t, string(cfg), "accessControl")
+
+	info, err := os.Stat(filepath.Join(res.ResourcesDir, "statestore-auth.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "rendered files hold passwords")
+}
+
+func TestRenderWithoutPrefixesKeepsTheCommittedNames(t *testing.T) {
+	res, err := render(repoRoot(t), t.TempDir(), BackingFromEnv(func(string) string { return "" }), renderOptions{NameResolution: "nr.db"})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"auth", "inventory", "product", "user"}, res.Databases)
+	raw, err := os.ReadFile(filepath.Join(res.ResourcesDir, "statestore-inventory-cache.yaml"))
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(raw), "value: appid"))
+}
+
+func TestDSNField(t *testing.T) {
+	tests := []struct{ dsn, key, want string }{
+		{"host=a dbname=auth sslmode=disable", "dbname", "auth"},
+		{"host=a", "dbname", ""},
+		{"", "dbname", ""},
+		{"dbname=", "dbname", ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, dsnField(tt.dsn, tt.key), tt.dsn)
+	}
+}
+
+func TestFixedPortsAreUnique(t *testing.T) {
+	ports, sentry := FixedPorts()
+	seen := map[int]string{}
+	add := func(p int, who string) {
+		if prev, dup := seen[p]; dup {
+			t.Errorf("port %d used by %s and %s", p, prev, who)
+		}
+		seen[p] = who
+	}
+	add(sentry.GRPC, "sentry")
+	add(sentry.Health, "sentry health")
+	add(sentry.Metrics, "sentry metrics")
+	for app, p := range ports {
+		for _, port := range []int{p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics} {
+			add(port, app)
+		}
+	}
+	assert.Equal(t, 4000, ports["gateway"].App)
+}

@@ -1,0 +1,377 @@
+// Package stack brings QeetMart up on one host: Sentry, then each app beside
+// its own daprd, on loopback, with per-run tokens and rendered resources.
+// `make run` (tools/stack) and the integration tests (internal/testenv) both
+// use it, so the tests run the platform the way users do.
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Apps lists every program, gateway first.
+var Apps = []string{"gateway", "auth", "user", "product", "inventory"}
+
+// Ports are one app's port and its sidecar's.
+type Ports struct {
+	App, HTTP, GRPC, Internal, Metrics int
+}
+
+// SentryPorts are the local Sentry's ports.
+type SentryPorts struct {
+	GRPC, Health, Metrics int
+}
+
+// FixedPorts is the documented layout `make run` uses: app i on 4000+i, its
+// sidecar on 3500+i (HTTP), 50010+i (gRPC), 50020+i (internal gRPC) and
+// 9090+i (metrics); Sentry on 50050 with health 50051 and metrics 9099.
+func FixedPorts() (map[string]Ports, SentryPorts) {
+	ports := make(map[string]Ports, len(Apps))
+	for i, app := range Apps {
+		ports[app] = Ports{App: 4000 + i, HTTP: 3500 + i, GRPC: 50010 + i, Internal: 50020 + i, Metrics: 9090 + i}
+	}
+	return ports, SentryPorts{GRPC: 50050, Health: 50051, Metrics: 9099}
+}
+
+// Binaries says where the programs are.
+type Binaries struct {
+	Daprd, Sentry string
+	AppDir        string // holds one binary per app, named after it
+}
+
+// Options describe one stack.
+type Options struct {
+	Root    string   // repository root: components/ and dapr/
+	RunDir  string   // logs, rendered resources, Sentry's CA
+	Bins    Binaries //
+	Apps    []string // which apps to run; the gateway is one of them
+	Ports   map[string]Ports
+	Sentry  SentryPorts
+	Backing Backing
+	// DBPrefix and RedisKeyPrefix isolate a test run's data.
+	DBPrefix, RedisKeyPrefix string
+	LogLevel                 string              // for apps and daprd; default info
+	ExtraEnv                 map[string][]string // per app, KEY=VALUE
+}
+
+// Stack is a running platform.
+type Stack struct {
+	opts    Options
+	res     rendered
+	anchors string // Sentry's CA, PEM
+	sentry  *process
+	mu      sync.Mutex
+	nodes   map[string]*node
+}
+
+type node struct {
+	appToken, apiToken string
+	app, daprd         *process
+}
+
+// Start creates the databases, renders the resources, starts Sentry and then
+// every app with its sidecar. It returns once every process has started;
+// WaitReady waits until they serve. On error, whatever started is stopped.
+func Start(ctx context.Context, o Options) (s *Stack, err error) {
+	if o.LogLevel == "" {
+		o.LogLevel = "info"
+	}
+	if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
+		return nil, err
+	}
+	res, err := render(o.Root, o.RunDir, o.Backing, renderOptions{
+		DBPrefix:       o.DBPrefix,
+		RedisKeyPrefix: o.RedisKeyPrefix,
+		NameResolution: filepath.Join(o.RunDir, "nameresolution.db"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render resources: %w", err)
+	}
+	if err := EnsureDatabases(ctx, o.Backing, res.Databases); err != nil {
+		return nil, err
+	}
+	s = &Stack{opts: o, res: res, nodes: map[string]*node{}}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if err := s.startSentry(ctx); err != nil {
+		return nil, err
+	}
+	for _, app := range o.Apps {
+		if err := s.StartApp(app); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) startSentry(ctx context.Context) error {
+	creds := filepath.Join(s.opts.RunDir, "sentry")
+	if err := os.MkdirAll(creds, 0o700); err != nil {
+		return err
+	}
+	p := s.opts.Sentry
+	args := []string{
+		"--issuer-credentials", creds,
+		"--trust-domain", "public",
+		"--listen-address", "127.0.0.1", "--port", strconv.Itoa(p.GRPC),
+		"--healthz-listen-address", "127.0.0.1", "--healthz-port", strconv.Itoa(p.Health),
+		"--metrics-listen-address", "127.0.0.1", "--metrics-port", strconv.Itoa(p.Metrics),
+		"--log-as-json",
+	}
+	proc, err := startProcess("sentry", s.opts.Bins.Sentry, args, baseEnv(), filepath.Join(s.opts.RunDir, "sentry.log"))
+	if err != nil {
+		return err
+	}
+	s.sentry = proc
+	if err := waitHTTP(ctx, proc, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.Health), 30*time.Second); err != nil {
+		return fmt.Errorf("sentry: %w (see %s)", err, filepath.Join(s.opts.RunDir, "sentry.log"))
+	}
+	pem, err := os.ReadFile(filepath.Join(creds, "ca.crt"))
+	if err != nil {
+		return fmt.Errorf("sentry CA: %w", err)
+	}
+	s.anchors = string(pem)
+	return nil
+}
+
+// StartApp starts app and its sidecar (again, after StopApp), keeping the
+// tokens of an earlier start so the other parts need not change.
+func (s *Stack) StartApp(app string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[app]
+	if n == nil {
+		n = &node{appToken: randomToken(), apiToken: randomToken()}
+		s.nodes[app] = n
+	}
+	ports, ok := s.opts.Ports[app]
+	if !ok {
+		return fmt.Errorf("no ports for app %q", app)
+	}
+	var err error
+	if n.daprd == nil || n.daprd.exited() {
+		n.daprd, err = startProcess(app+"-daprd", s.opts.Bins.Daprd, s.daprdArgs(app, ports), s.daprdEnv(n), s.LogFile(app+"-daprd"))
+		if err != nil {
+			return err
+		}
+	}
+	if n.app == nil || n.app.exited() {
+		n.app, err = startProcess(app, filepath.Join(s.opts.Bins.AppDir, app), nil, s.appEnv(app, ports, n), s.LogFile(app))
+	}
+	return err
+}
+
+func (s *Stack) daprdArgs(app string, p Ports) []string {
+	return []string{
+		"--mode", "standalone",
+		"--app-id", app,
+		"--app-port", strconv.Itoa(p.App), "--app-protocol", "http", "--app-channel-address", "127.0.0.1",
+		"--dapr-listen-addresses", "127.0.0.1",
+		"--dapr-http-port", strconv.Itoa(p.HTTP),
+		"--dapr-grpc-port", strconv.Itoa(p.GRPC),
+		"--dapr-internal-grpc-port", strconv.Itoa(p.Internal), "--dapr-internal-grpc-listen-address", "127.0.0.1",
+		"--metrics-port", strconv.Itoa(p.Metrics), "--metrics-listen-address", "127.0.0.1",
+		"--resources-path", s.res.ResourcesDir,
+		"--config", s.res.ConfigFile,
+		"--enable-mtls", "--sentry-address", fmt.Sprintf("127.0.0.1:%d", s.opts.Sentry.GRPC),
+		// daprd probes the app's liveness, so calls to a dead app fail fast.
+		"--enable-app-health-check", "--app-health-check-path", "/health",
+		"--app-health-probe-interval", "1", "--app-health-threshold", "2",
+		"--dapr-graceful-shutdown-seconds", "2",
+		"--log-as-json", "--log-level", s.opts.LogLevel,
+	}
+}
+
+func (s *Stack) daprdEnv(n *node) []string {
+	return append(baseEnv(),
+		"DAPR_HOST_IP=127.0.0.1",
+		"NAMESPACE=default",
+		"DAPR_TRUST_ANCHORS="+s.anchors,
+		"APP_API_TOKEN="+n.appToken,
+		"DAPR_API_TOKEN="+n.apiToken,
+	)
+}
+
+func (s *Stack) appEnv(app string, p Ports, n *node) []string {
+	env := append(baseEnv(),
+		"HOST=127.0.0.1",
+		"PORT="+strconv.Itoa(p.App),
+		"DAPR_HTTP_PORT="+strconv.Itoa(p.HTTP),
+		"DAPR_GRPC_PORT="+strconv.Itoa(p.GRPC),
+		"APP_API_TOKEN="+n.appToken,
+		"DAPR_API_TOKEN="+n.apiToken,
+		"LOG_LEVEL="+s.opts.LogLevel,
+	)
+	return append(env, s.opts.ExtraEnv[app]...)
+}
+
+// baseEnv passes through what every child needs from the launcher's
+// environment (PATH, HOME, and OpenTelemetry's settings), nothing else.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "PATH" || k == "HOME" || k == "TMPDIR" || strings.HasPrefix(k, "OTEL_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// StopApp stops app and its sidecar, as a crash or a deploy would.
+func (s *Stack) StopApp(app string) error {
+	s.mu.Lock()
+	n := s.nodes[app]
+	s.mu.Unlock()
+	if n == nil {
+		return fmt.Errorf("app %q is not running", app)
+	}
+	return errors.Join(stopProc(n.app), stopProc(n.daprd))
+}
+
+// StopAppOnly stops app but leaves its sidecar running.
+func (s *Stack) StopAppOnly(app string) error {
+	s.mu.Lock()
+	n := s.nodes[app]
+	s.mu.Unlock()
+	if n == nil {
+		return fmt.Errorf("app %q is not running", app)
+	}
+	return stopProc(n.app)
+}
+
+func stopProc(p *process) error {
+	if p == nil {
+		return nil
+	}
+	return p.stop(10 * time.Second)
+}
+
+// Stop ends every process: apps first (they drain), then sidecars, then Sentry.
+func (s *Stack) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	var wg sync.WaitGroup
+	var emu sync.Mutex
+	each := func(pick func(*node) *process) {
+		for _, n := range s.nodes {
+			wg.Go(func() {
+				if err := stopProc(pick(n)); err != nil {
+					emu.Lock()
+					errs = append(errs, err)
+					emu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	each(func(n *node) *process { return n.app })
+	each(func(n *node) *process { return n.daprd })
+	if s.sentry != nil {
+		errs = append(errs, stopProc(s.sentry))
+	}
+	return errors.Join(errs...)
+}
+
+// WaitReady waits until every sidecar reports healthy, which daprd does only
+// once its components are up and its app answers.
+func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.opts.Apps))
+	for i, app := range s.opts.Apps {
+		wg.Go(func() { errs[i] = s.WaitAppReady(ctx, app) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// WaitAppReady waits until app's sidecar reports healthy.
+func (s *Stack) WaitAppReady(ctx context.Context, app string) error {
+	s.mu.Lock()
+	n := s.nodes[app]
+	s.mu.Unlock()
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", s.opts.Ports[app].HTTP)
+	if err := waitHTTP(ctx, n.daprd, url, 0); err != nil {
+		return fmt.Errorf("%s: %w (logs: %s, %s)", app, err, s.LogFile(app), s.LogFile(app+"-daprd"))
+	}
+	if n.app.exited() {
+		return fmt.Errorf("%s exited (log: %s)", app, s.LogFile(app))
+	}
+	return nil
+}
+
+// LogFile is where the named process writes.
+func (s *Stack) LogFile(name string) string {
+	return filepath.Join(s.opts.RunDir, name+".log")
+}
+
+// Ports returns app's ports.
+func (s *Stack) Ports(app string) Ports { return s.opts.Ports[app] }
+
+// Apps returns the apps this stack runs.
+func (s *Stack) Apps() []string { return slices.Clone(s.opts.Apps) }
+
+// DaprAPIToken is the token app's sidecar expects from app.
+func (s *Stack) DaprAPIToken(app string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nodes[app].apiToken
+}
+
+// AppAPIToken is the token app expects from its sidecar.
+func (s *Stack) AppAPIToken(app string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nodes[app].appToken
+}
+
+// waitHTTP polls url until it answers 2xx, p exits, ctx ends or timeout
+// (if non-zero) passes.
+func waitHTTP(ctx context.Context, p *process, url string, timeout time.Duration) error {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	client := &http.Client{Timeout: time.Second}
+	for {
+		if p != nil && p.exited() {
+			return fmt.Errorf("%s exited: %v", p.name, p.err)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready: %w", url, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return hex.EncodeToString(b)
+}

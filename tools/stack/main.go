@@ -1,0 +1,234 @@
+// Command stack runs the whole QeetMart platform on this machine: Sentry and
+// five apps, each beside its own daprd, on the fixed ports in the README.
+//
+//	stack up     start, wait until ready, print the table, run until Ctrl-C/SIGTERM
+//	stack stop   stop a stack started by `stack up` from another shell
+//
+// `make run` and `make stop` call it. Logs go to files under RUN_DIR (.run).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/qeetmart/qeetmart/internal/stack"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	runDir := getenv("RUN_DIR")
+	if runDir == "" {
+		runDir = ".run"
+	}
+	runDir, err := filepath.Abs(runDir)
+	if err != nil {
+		return err
+	}
+	if len(args) != 1 {
+		return errors.New("usage: stack up|stop")
+	}
+	switch args[0] {
+	case "up":
+		return up(ctx, runDir, getenv, stdout)
+	case "stop":
+		return stopRunning(runDir, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (want up or stop)", args[0])
+	}
+}
+
+func up(ctx context.Context, runDir string, getenv func(string) string, stdout io.Writer) error {
+	start := time.Now()
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lock(runDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	ports, sentry := stack.FixedPorts()
+	if err := portsFree(ports, sentry); err != nil {
+		return err
+	}
+	// Each run starts from empty logs and a fresh CA and name registry.
+	for _, old := range []string{"sentry", "resources", "nameresolution.db"} {
+		os.RemoveAll(filepath.Join(runDir, old))
+	}
+	logs, _ := filepath.Glob(filepath.Join(runDir, "*.log"))
+	for _, l := range logs {
+		os.Remove(l)
+	}
+	bin := filepath.Join(root, "bin")
+	logLevel := getenv("LOG_LEVEL")
+	s, err := stack.Start(ctx, stack.Options{
+		Root:     root,
+		RunDir:   runDir,
+		Bins:     stack.Binaries{Daprd: filepath.Join(bin, "daprd"), Sentry: filepath.Join(bin, "sentry"), AppDir: bin},
+		Apps:     stack.Apps,
+		Ports:    ports,
+		Sentry:   sentry,
+		Backing:  stack.BackingFromEnv(getenv),
+		LogLevel: logLevel,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Fprintln(stdout, "stopping QeetMart...")
+		if err := s.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stack:", err)
+		}
+		fmt.Fprintln(stdout, "stopped")
+	}()
+
+	gateway := fmt.Sprintf("http://127.0.0.1:%d", ports["gateway"].App)
+	if err := s.WaitReady(ctx, 90*time.Second); err != nil {
+		return err
+	}
+	if err := waitHealthy(ctx, gateway+"/health/services", 60*time.Second); err != nil {
+		return err
+	}
+	printTable(stdout, s, sentry, time.Since(start))
+	fmt.Fprintf(stdout, "\nQeetMart is up: %s (try %s/health/services)\nCtrl-C or `make stop` stops it.\n", gateway, gateway)
+	<-ctx.Done()
+	return nil
+}
+
+func printTable(w io.Writer, s *stack.Stack, sentry stack.SentryPorts, took time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "APP\tAPP PORT\tDAPR HTTP\tDAPR GRPC\tINTERNAL\tMETRICS\tLOG")
+	for _, app := range s.Apps() {
+		p := s.Ports(app)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", app, p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics, s.LogFile(app)+" (+ "+filepath.Base(s.LogFile(app+"-daprd"))+")")
+	}
+	fmt.Fprintf(tw, "sentry\t-\t-\t%d\t-\t%d\t%s\n", sentry.GRPC, sentry.Metrics, s.LogFile("sentry"))
+	tw.Flush()
+	fmt.Fprintf(w, "ready in %.1fs\n", took.Seconds())
+}
+
+// waitHealthy polls the gateway's aggregated health until it answers 200.
+func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client := &http.Client{Timeout: 3 * time.Second}
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("gateway health not ok after %s: %s", timeout, last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// portsFree fails fast, naming the port, if anything already listens on one
+// of the stack's ports.
+func portsFree(ports map[string]stack.Ports, sentry stack.SentryPorts) error {
+	check := []int{sentry.GRPC, sentry.Health, sentry.Metrics}
+	for _, p := range ports {
+		check = append(check, p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics)
+	}
+	for _, port := range check {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			return fmt.Errorf("port %d is already in use; is another stack or program running? (%v)", port, err)
+		}
+		ln.Close()
+	}
+	return nil
+}
+
+// lock makes sure one stack runs per run folder, and records our pid for
+// `stack stop`.
+func lock(runDir string) (unlock func(), err error) {
+	f, err := os.OpenFile(filepath.Join(runDir, "stack.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		pid, _ := os.ReadFile(filepath.Join(runDir, "stack.pid"))
+		return nil, fmt.Errorf("a QeetMart stack is already running (pid %s); stop it with `make stop`", strings.TrimSpace(string(pid)))
+	}
+	pidFile := filepath.Join(runDir, "stack.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		os.Remove(pidFile)
+		f.Close()
+	}, nil
+}
+
+// stopRunning signals the running `stack up` and waits for it to finish.
+func stopRunning(runDir string, stdout io.Writer) error {
+	raw, err := os.ReadFile(filepath.Join(runDir, "stack.pid"))
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintln(stdout, "no QeetMart stack is running")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return fmt.Errorf("bad pid file: %w", err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		if errors.Is(err, syscall.ESRCH) {
+			os.Remove(filepath.Join(runDir, "stack.pid"))
+			fmt.Fprintln(stdout, "no QeetMart stack is running")
+			return nil
+		}
+		return fmt.Errorf("signal stack (pid %d): %w", pid, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(pid, 0) != nil {
+			fmt.Fprintln(stdout, "QeetMart stack stopped")
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("stack (pid %d) still running after 30s", pid)
+}
