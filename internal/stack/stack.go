@@ -83,7 +83,7 @@ type node struct {
 // Start creates the databases, renders the resources, starts Sentry and then
 // every app with its sidecar. It returns once every process has started;
 // WaitReady waits until they serve. On error, whatever started is stopped.
-func Start(ctx context.Context, o Options) (s *Stack, err error) {
+func Start(ctx context.Context, o Options) (*Stack, error) {
 	if o.LogLevel == "" {
 		o.LogLevel = "info"
 	}
@@ -101,21 +101,23 @@ func Start(ctx context.Context, o Options) (s *Stack, err error) {
 	if err := EnsureDatabases(ctx, o.Backing, res.Databases); err != nil {
 		return nil, err
 	}
-	s = &Stack{opts: o, res: res, nodes: map[string]*node{}}
-	defer func() {
-		if err != nil {
-			s.Stop()
-		}
-	}()
-	if err := s.startSentry(ctx); err != nil {
-		return nil, err
-	}
-	for _, app := range o.Apps {
-		if err := s.StartApp(app); err != nil {
-			return nil, err
-		}
+	s := &Stack{opts: o, res: res, nodes: map[string]*node{}}
+	if err := s.startAll(ctx); err != nil {
+		return nil, errors.Join(err, s.Stop())
 	}
 	return s, nil
+}
+
+func (s *Stack) startAll(ctx context.Context) error {
+	if err := s.startSentry(ctx); err != nil {
+		return err
+	}
+	for _, app := range s.opts.Apps {
+		if err := s.StartApp(app); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Stack) startSentry(ctx context.Context) error {
@@ -125,8 +127,8 @@ func (s *Stack) startSentry(ctx context.Context) error {
 	}
 	p := s.opts.Sentry
 	args := []string{
+		"--config", filepath.Join(s.opts.Root, "dapr", "sentry.yaml"),
 		"--issuer-credentials", creds,
-		"--trust-domain", "public",
 		"--listen-address", "127.0.0.1", "--port", strconv.Itoa(p.GRPC),
 		"--healthz-listen-address", "127.0.0.1", "--healthz-port", strconv.Itoa(p.Health),
 		"--metrics-listen-address", "127.0.0.1", "--metrics-port", strconv.Itoa(p.Metrics),
