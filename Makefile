@@ -19,8 +19,9 @@ deps:
 	scripts/deps.sh
 
 ## run: the whole platform on this machine, until Ctrl-C
+# (private PostgreSQL/Redis instances that deps started are stopped on exit)
 run: build dapr deps
-	$(BIN)/stack up
+	@trap 'scripts/deps.sh stop' EXIT; $(BIN)/stack up
 
 ## stop: stop a stack started by `make run` in another shell
 stop:

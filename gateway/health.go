@@ -36,10 +36,12 @@ type ServicesHealth struct {
 // "degraded" naming each failing service and why.
 func servicesHealth(dapr *sidecar.Client, apps []string, timeout time.Duration) fiber.Handler {
 	return func(c fiber.Ctx) error {
+		// A Fiber Ctx is not safe across goroutines; take the context first.
+		ctx := c.Context()
 		results := make([]ServiceHealth, len(apps))
 		var wg sync.WaitGroup
 		for i, app := range apps {
-			wg.Go(func() { results[i] = checkService(c.Context(), dapr, app, timeout) })
+			wg.Go(func() { results[i] = checkService(ctx, dapr, app, timeout) })
 		}
 		wg.Wait()
 		body := ServicesHealth{Status: "ok", Services: results, Timestamp: time.Now().UTC()}

@@ -7,6 +7,8 @@
 #      are root on Debian (apt-get), then
 #   2. starts a private instance under the run folder ($RUN_DIR, default .run),
 # and otherwise says exactly what to do and exits non-zero.
+# `deps.sh stop` stops the private instances it started (make run does this
+# on exit), and leaves any other server alone.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -83,5 +85,22 @@ ensure_redis() {
   wait_for Redis "$redis_host" "$redis_port"
 }
 
-ensure_postgres
-ensure_redis
+stop_private() {
+  local data="$run_dir/postgres"
+  if [[ -f "$data/postmaster.pid" ]]; then
+    local as=()
+    [[ $(id -u) -eq 0 ]] && as=(runuser -u postgres --)
+    "${as[@]}" "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null && echo "deps: stopped the private PostgreSQL"
+  fi
+  if [[ -f "$run_dir/redis/redis.pid" ]]; then
+    kill "$(cat "$run_dir/redis/redis.pid")" 2>/dev/null && echo "deps: stopped the private Redis"
+    rm -f "$run_dir/redis/redis.pid"
+  fi
+  return 0
+}
+
+case "${1:-start}" in
+  start) ensure_postgres; ensure_redis ;;
+  stop) stop_private ;;
+  *) echo "usage: deps.sh [start|stop]" >&2; exit 2 ;;
+esac

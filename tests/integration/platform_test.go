@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/qeetmart/qeetmart/internal/contract"
 	"github.com/qeetmart/qeetmart/internal/stack"
 	"github.com/qeetmart/qeetmart/internal/testenv"
 )
@@ -24,7 +25,23 @@ type servicesHealth struct {
 	} `json:"services"`
 }
 
-func getJSON(t *testing.T, url string, header map[string]string, into any) int {
+// contracts are the OpenAPI files, loaded once per test binary.
+var contracts = map[string]*contract.Contract{}
+
+func contractOf(t *testing.T, name string) *contract.Contract {
+	t.Helper()
+	if c, ok := contracts[name]; ok {
+		return c
+	}
+	c, err := contract.Load(testenv.RepoRoot(t), name)
+	require.NoError(t, err)
+	contracts[name] = c
+	return c
+}
+
+// getJSON GETs url, checks the answer against app's contract, and decodes it
+// into into (when not nil).
+func getJSON(t *testing.T, app, url string, header map[string]string, into any) int {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	require.NoError(t, err)
@@ -34,6 +51,7 @@ func getJSON(t *testing.T, url string, header map[string]string, into any) int {
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
+	contractOf(t, app).Check(t, req, resp)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	if into != nil {
@@ -45,7 +63,7 @@ func getJSON(t *testing.T, url string, header map[string]string, into any) int {
 func health(t *testing.T, env *testenv.Env) (int, servicesHealth) {
 	t.Helper()
 	var h servicesHealth
-	status := getJSON(t, env.URL("gateway")+"/health/services", nil, &h)
+	status := getJSON(t, "gateway", env.URL("gateway")+"/health/services", nil, &h)
 	return status, h
 }
 
@@ -54,12 +72,17 @@ func TestPlatform(t *testing.T) {
 
 	t.Run("every service is ready behind its sidecar, through Dapr", func(t *testing.T) {
 		for _, svc := range services {
-			resp, err := env.Invoke("gateway", svc, "ready")
-			require.NoError(t, err)
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			assert.Equal(t, http.StatusOK, resp.StatusCode, "%s /ready: %s", svc, body)
+			status := getJSON(t, svc, env.SidecarURL("gateway")+"/v1.0/invoke/"+svc+"/method/ready",
+				map[string]string{"dapr-api-token": env.DaprAPIToken("gateway")}, nil)
+			assert.Equal(t, http.StatusOK, status, svc)
 		}
+	})
+
+	t.Run("the gateway answers its own health and info", func(t *testing.T) {
+		var info map[string]any
+		assert.Equal(t, http.StatusOK, getJSON(t, "gateway", env.URL("gateway")+"/health", nil, nil))
+		assert.Equal(t, http.StatusOK, getJSON(t, "gateway", env.URL("gateway")+"/info", nil, &info))
+		assert.ElementsMatch(t, []string{"name", "version", "timestamp"}, keys(info), "no internal addresses")
 	})
 
 	t.Run("the gateway reaches every service: /health/services is ok", func(t *testing.T) {
@@ -80,16 +103,16 @@ func TestPlatform(t *testing.T) {
 				Success bool
 				Error   struct{ Code, Message, CorrelationID string }
 			}
-			status := getJSON(t, env.URL(svc)+"/ready", nil, &e)
+			status := getJSON(t, svc, env.URL(svc)+"/ready", nil, &e)
 			assert.Equal(t, http.StatusUnauthorized, status, svc)
 			assert.Equal(t, "UNAUTHORIZED", e.Error.Code, svc)
 			assert.NotEmpty(t, e.Error.CorrelationID, svc)
 
-			status = getJSON(t, env.URL(svc)+"/ready", map[string]string{"dapr-api-token": "wrong"}, nil)
+			status = getJSON(t, svc, env.URL(svc)+"/ready", map[string]string{"dapr-api-token": "wrong"}, nil)
 			assert.Equal(t, http.StatusUnauthorized, status, svc)
 
 			// Liveness is the one exempt path: it touches nothing.
-			status = getJSON(t, env.URL(svc)+"/health", nil, nil)
+			status = getJSON(t, svc, env.URL(svc)+"/health", nil, nil)
 			assert.Equal(t, http.StatusOK, status, svc)
 		}
 	})
@@ -162,4 +185,12 @@ func TestPlatform(t *testing.T) {
 			return status == http.StatusOK
 		}, 60*time.Second, 250*time.Millisecond)
 	})
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
