@@ -4,14 +4,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
@@ -30,15 +27,7 @@ type Config struct {
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Environ(), os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-}
+func main() { lifecycle.Main(run) }
 
 func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	cfg, err := config.Load[Config](environ)
@@ -49,17 +38,11 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		cfg.Port = 4000
 	}
 	log := logging.New(stdout, cfg.LogLevel, name)
-	shutdownTracing, err := telemetry.Setup(ctx, name, cfg.Version, cfg.OTLPEndpoint)
+	stopTracing, err := telemetry.Start(ctx, name, cfg.Version, cfg.OTLPEndpoint, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := shutdownTracing(ctx); err != nil {
-			log.Warn("flush traces", "err", err)
-		}
-	}()
+	defer stopTracing()
 
 	app := newServer(cfg, log, sidecar.New(cfg.DaprHTTPPort, cfg.DaprAPIToken))
 	return web.Serve(ctx, app, cfg.Addr(), cfg.ShutdownTimeout, log)

@@ -236,24 +236,29 @@ func baseEnv() []string {
 
 // StopApp stops app and its sidecar, as a crash or a deploy would.
 func (s *Stack) StopApp(app string) error {
-	s.mu.Lock()
-	n := s.nodes[app]
-	s.mu.Unlock()
-	if n == nil {
-		return fmt.Errorf("app %q is not running", app)
+	n, err := s.node(app)
+	if err != nil {
+		return err
 	}
 	return errors.Join(stopProc(n.app), stopProc(n.daprd))
 }
 
 // StopAppOnly stops app but leaves its sidecar running.
 func (s *Stack) StopAppOnly(app string) error {
-	s.mu.Lock()
-	n := s.nodes[app]
-	s.mu.Unlock()
-	if n == nil {
-		return fmt.Errorf("app %q is not running", app)
+	n, err := s.node(app)
+	if err != nil {
+		return err
 	}
 	return stopProc(n.app)
+}
+
+func (s *Stack) node(app string) (*node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nodes[app]; n != nil {
+		return n, nil
+	}
+	return nil, fmt.Errorf("app %q was never started", app)
 }
 
 func stopProc(p *process) error {

@@ -8,15 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/health"
+	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
@@ -62,17 +59,11 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	}
 	log := logging.New(stdout, cfg.LogLevel, spec.Name)
 
-	shutdownTracing, err := telemetry.Setup(ctx, spec.Name, cfg.Version, cfg.OTLPEndpoint)
+	stopTracing, err := telemetry.Start(ctx, spec.Name, cfg.Version, cfg.OTLPEndpoint, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := shutdownTracing(ctx); err != nil {
-			log.Warn("flush traces", "err", err)
-		}
-	}()
+	defer stopTracing()
 
 	dapr := sidecar.New(cfg.DaprHTTPPort, cfg.DaprAPIToken)
 	checks := make([]health.Check, 0, len(spec.Stores))
@@ -97,14 +88,10 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	return nil
 }
 
-// Main is a service's whole main function: it runs spec with the process's
-// environment until SIGINT or SIGTERM, and exits non-zero on failure.
+// Main is a service's whole main function: it runs spec until SIGINT or
+// SIGTERM and exits non-zero on failure.
 func Main(spec Spec) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, spec, os.Environ(), os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
+	lifecycle.Main(func(ctx context.Context, environ []string, stdout io.Writer) error {
+		return Run(ctx, spec, environ, stdout)
+	})
 }

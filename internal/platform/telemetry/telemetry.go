@@ -5,7 +5,9 @@ package telemetry
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"go.opentelemetry.io/otel"
@@ -42,6 +44,23 @@ func Setup(ctx context.Context, service, version string, otlpEndpoint string) (s
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return tp.Shutdown, nil
+}
+
+// Start is Setup for a program's run function: the returned stop flushes
+// pending spans (bounded by 5 s, even after ctx is cancelled) and logs, not
+// fails, if it cannot.
+func Start(ctx context.Context, service, version, otlpEndpoint string, log *slog.Logger) (stop func(), err error) {
+	shutdown, err := Setup(ctx, service, version, otlpEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdown(ctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}, nil
 }
 
 // headerCarrier adapts Fiber's request headers to the propagator.
