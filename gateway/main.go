@@ -4,9 +4,20 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/qeetmart/qeetmart/gateway/clientip"
+	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/gateway/ratelimit"
 	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
@@ -17,14 +28,46 @@ import (
 
 const name = "gateway"
 
-// Config is the gateway's environment; see docs/configuration.md.
+// Config is the gateway's environment; docs/configuration.md lists it.
 type Config struct {
 	config.Common
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// AdminAddr serves /metrics (Prometheus), apart from the public port.
+	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:9190"`
 	// BodyLimit caps request bodies, in bytes (413 above it).
 	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
+	// HeaderLimit caps the request line plus headers, in bytes (431 above it).
+	HeaderLimit int `env:"HEADER_LIMIT" envDefault:"16384"`
+	// UpstreamTimeout is the gateway's own bound on a proxied call; the
+	// per-attempt timeouts and retries are in dapr/resiliency.
+	UpstreamTimeout time.Duration `env:"UPSTREAM_TIMEOUT" envDefault:"30s"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
+	// Namespace is the Dapr namespace; app.namespace selects the no-retry
+	// Resiliency target for requests that must not be replayed.
+	Namespace string `env:"NAMESPACE" envDefault:"default"`
+
+	JWTIssuer   string        `env:"JWT_ISSUER" envDefault:"qeetmart-auth"`
+	JWTAudience string        `env:"JWT_AUDIENCE" envDefault:"qeetmart"`
+	JWTLeeway   time.Duration `env:"JWT_LEEWAY" envDefault:"30s"`
+	AuthApp     string        `env:"AUTH_APP_ID" envDefault:"auth"`
+	// JWKSRefresh is how often the key set is refreshed; JWKSCooldown how
+	// long after a fetch an unknown kid may trigger another.
+	JWKSRefresh  time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"5m"`
+	JWKSCooldown time.Duration `env:"JWKS_REFETCH_COOLDOWN" envDefault:"10s"`
+
+	RateLimitRPS       float64 `env:"RATE_LIMIT_RPS" envDefault:"50"`
+	RateLimitBurst     int     `env:"RATE_LIMIT_BURST" envDefault:"100"`
+	AuthRateLimitRPS   float64 `env:"AUTH_RATE_LIMIT_RPS" envDefault:"0.5"`
+	AuthRateLimitBurst int     `env:"AUTH_RATE_LIMIT_BURST" envDefault:"10"`
+	// TrustedProxies (CIDRs) may set X-Forwarded-For; empty means the
+	// client IP is the TCP peer.
+	TrustedProxies string `env:"TRUSTED_PROXIES"`
+
+	CORSOrigins     []string `env:"CORS_ORIGINS" envSeparator:","`
+	CORSCredentials bool     `env:"CORS_CREDENTIALS" envDefault:"false"`
+	// HSTS adds Strict-Transport-Security: set it when TLS ends in front.
+	HSTS bool `env:"HSTS" envDefault:"false"`
 }
 
 func main() { lifecycle.Main(run) }
@@ -37,6 +80,9 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	if cfg.Port == 0 {
 		cfg.Port = 4000
 	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
 	log := logging.New(stdout, cfg.LogLevel, name)
 	stopTracing, err := telemetry.Start(ctx, name, cfg.Version, cfg.OTLPEndpoint, log)
 	if err != nil {
@@ -44,6 +90,87 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	}
 	defer stopTracing()
 
-	app := newServer(cfg, log, sidecar.New(cfg.DaprHTTPPort, cfg.DaprAPIToken))
-	return web.Serve(ctx, app, cfg.Addr(), cfg.ShutdownTimeout, log)
+	dapr := sidecar.New(cfg.DaprHTTPPort, cfg.DaprAPIToken)
+	ips, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+	keys := identity.NewKeys(jwksSource{dapr: dapr, app: cfg.AuthApp}, cfg.JWKSCooldown)
+	revocations := identity.NewRevocations()
+	metrics := newMetrics()
+	g := &gateway{
+		cfg:         cfg,
+		log:         log,
+		dapr:        dapr,
+		ips:         ips,
+		verifier:    identity.NewVerifier(keys, revocations, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTLeeway),
+		revocations: revocations,
+		limiter:     ratelimit.New(ratelimit.Policy{PerSecond: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst}),
+		authLimiter: ratelimit.New(ratelimit.Policy{PerSecond: cfg.AuthRateLimitRPS, Burst: cfg.AuthRateLimitBurst}),
+		metrics:     metrics,
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	grp, ctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return web.Serve(ctx, g.routes(), cfg.Addr(), cfg.ShutdownTimeout, log) })
+	grp.Go(func() error { return serveAdmin(ctx, cfg.AdminAddr, metrics) })
+	grp.Go(func() error { refreshKeys(ctx, keys, cfg.JWKSRefresh, log); return nil })
+	grp.Go(func() error { g.sweep(ctx); return nil })
+	return grp.Wait()
+}
+
+func (c Config) validate() error {
+	if c.AppAPIToken == "" {
+		return errors.New("APP_API_TOKEN is required: the gateway's sidecar delivers revocations with it")
+	}
+	for _, o := range c.CORSOrigins {
+		if strings.TrimSpace(o) == "*" && c.CORSCredentials {
+			return errors.New("CORS_ORIGINS=* cannot be combined with CORS_CREDENTIALS=true")
+		}
+	}
+	return nil
+}
+
+// refreshKeys loads auth's keys at start-up, retrying every second until it
+// succeeds (auth may start after the gateway), then refreshes them
+// periodically. A failed refresh keeps the keys already held.
+func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, log *slog.Logger) {
+	wait := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if err := keys.Refresh(ctx); err != nil {
+			if keys.Len() == 0 {
+				wait = time.Second
+			} else {
+				wait = every
+			}
+			log.Warn("JWKS refresh failed; keeping cached keys", "err", err, "cached", keys.Len())
+			continue
+		}
+		log.Info("JWKS loaded", "keys", keys.Len())
+		wait = every
+	}
+}
+
+func serveAdmin(ctx context.Context, addr string, m *metrics) error {
+	srv := &http.Server{Addr: addr, Handler: m.handler(), ReadHeaderTimeout: 5 * time.Second}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("admin listen %s: %w", addr, err)
+	}
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("admin: %w", err)
+	}
+	return nil
 }

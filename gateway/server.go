@@ -1,11 +1,18 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/cors"
 
+	"github.com/qeetmart/qeetmart/gateway/clientip"
+	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/gateway/ratelimit"
 	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
@@ -15,17 +22,105 @@ import (
 // reports them.
 var upstreams = []string{"auth", "user", "product", "inventory"}
 
-// newServer wires the gateway's routes; all of them are listed here.
-func newServer(cfg Config, log *slog.Logger, dapr *sidecar.Client) *fiber.App {
-	app := web.NewApp(web.AppOptions{Name: name, Log: log, BodyLimit: cfg.BodyLimit})
+// gateway holds the gateway's dependencies; its handlers are methods.
+type gateway struct {
+	cfg         Config
+	log         *slog.Logger
+	dapr        *sidecar.Client
+	ips         *clientip.Resolver
+	verifier    *identity.Verifier
+	revocations *identity.Revocations
+	limiter     *ratelimit.Limiter // per user, or per IP when anonymous
+	authLimiter *ratelimit.Limiter // login, register, refresh-token: per IP
+	metrics     *metrics
+}
+
+// routes is the gateway's whole HTTP surface.
+func (g *gateway) routes() *fiber.App {
+	app := web.NewApp(web.AppOptions{
+		Name:           name,
+		Log:            g.log,
+		BodyLimit:      g.cfg.BodyLimit,
+		ReadBufferSize: g.cfg.HeaderLimit,
+		// Request bodies reach services as a stream, never re-encoded.
+		StreamRequestBody: true,
+	})
+	app.Use(g.metrics.middleware(), securityHeaders(g.cfg.HSTS), g.cors())
+
 	app.Get("/health", health.Live(name))
-	app.Get("/health/services", servicesHealth(dapr, upstreams, cfg.HealthTimeout))
-	app.Get("/info", info(cfg.Version))
+	app.Get("/health/services", servicesHealth(g.dapr, upstreams, g.cfg.HealthTimeout))
+	app.Get("/info", info(g.cfg.Version))
+
+	// Dapr delivers revocation events here; only the gateway's own sidecar
+	// holds the token.
+	dapr := app.Group("/dapr", web.AppToken(g.cfg.AppAPIToken))
+	dapr.Get("/subscribe", subscriptions)
+	dapr.Post("/events/revocations", g.applyRevocation)
+
+	app.All("/.well-known/jwks.json", g.api)
+	app.All("/api/*", g.api)
 	return app
 }
 
 func info(version string) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		return c.JSON(fiber.Map{"name": "QeetMart API Gateway", "version": version, "timestamp": time.Now().UTC()})
+	}
+}
+
+func (g *gateway) cors() fiber.Handler {
+	return cors.New(cors.Config{
+		AllowOrigins:     g.cfg.CORSOrigins,
+		AllowCredentials: g.cfg.CORSCredentials,
+		AllowMethods:     []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders:     []string{"Authorization", "Content-Type", web.HeaderCorrelationID, "Idempotency-Key"},
+		ExposeHeaders:    []string{web.HeaderCorrelationID, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"},
+		MaxAge:           600,
+	})
+}
+
+// securityHeaders are set on every answer, proxied ones included.
+func securityHeaders(hsts bool) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		c.Set("X-Content-Type-Options", "nosniff")
+		c.Set("X-Frame-Options", "DENY")
+		c.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		c.Set("Referrer-Policy", "no-referrer")
+		c.Set("Cross-Origin-Resource-Policy", "same-origin")
+		if hsts {
+			c.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+		}
+		return c.Next()
+	}
+}
+
+// setRateLimitHeaders writes the IETF draft RateLimit fields (whole seconds,
+// rounded up so a client never retries too early).
+func setRateLimitHeaders(c fiber.Ctx, d ratelimit.Decision) {
+	c.Set("RateLimit-Limit", strconv.Itoa(d.Limit))
+	c.Set("RateLimit-Remaining", strconv.Itoa(d.Remaining))
+	c.Set("RateLimit-Reset", strconv.Itoa(ceilSeconds(d.Reset)))
+	if !d.Allowed {
+		c.Set("Retry-After", strconv.Itoa(max(1, ceilSeconds(d.RetryAfter))))
+	}
+}
+
+func ceilSeconds(d time.Duration) int {
+	return int((d + time.Second - 1) / time.Second)
+}
+
+// sweep forgets idle rate-limit buckets and lapsed revocations.
+func (g *gateway) sweep(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.limiter.Sweep(10 * time.Minute)
+			g.authLimiter.Sweep(10 * time.Minute)
+			g.revocations.Sweep()
+		}
 	}
 }

@@ -87,7 +87,7 @@ func TestFixedPortsAreUnique(t *testing.T) {
 	add(sentry.Health, "sentry health")
 	add(sentry.Metrics, "sentry metrics")
 	for app, p := range ports {
-		for _, port := range []int{p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics} {
+		for _, port := range []int{p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics, p.Admin} {
 			add(port, app)
 		}
 	}

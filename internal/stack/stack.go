@@ -26,6 +26,7 @@ var Apps = []string{"gateway", "auth", "user", "product", "inventory"}
 // Ports are one app's port and its sidecar's.
 type Ports struct {
 	App, HTTP, GRPC, Internal, Metrics int
+	Admin                              int // the app's own admin port (gateway metrics)
 }
 
 // SentryPorts are the local Sentry's ports.
@@ -35,11 +36,11 @@ type SentryPorts struct {
 
 // FixedPorts is the documented layout `make run` uses: app i on 4000+i, its
 // sidecar on 3500+i (HTTP), 50010+i (gRPC), 50020+i (internal gRPC) and
-// 9090+i (metrics); Sentry on 50050 with health 50051 and metrics 9099.
+// 9090+i (metrics), the app's admin port on 9190+i; Sentry on 50050 with health 50051 and metrics 9099.
 func FixedPorts() (map[string]Ports, SentryPorts) {
 	ports := make(map[string]Ports, len(Apps))
 	for i, app := range Apps {
-		ports[app] = Ports{App: 4000 + i, HTTP: 3500 + i, GRPC: 50010 + i, Internal: 50020 + i, Metrics: 9090 + i}
+		ports[app] = Ports{App: 4000 + i, HTTP: 3500 + i, GRPC: 50010 + i, Internal: 50020 + i, Metrics: 9090 + i, Admin: 9190 + i}
 	}
 	return ports, SentryPorts{GRPC: 50050, Health: 50051, Metrics: 9099}
 }
@@ -48,6 +49,16 @@ func FixedPorts() (map[string]Ports, SentryPorts) {
 type Binaries struct {
 	Daprd, Sentry string
 	AppDir        string // holds one binary per app, named after it
+	// Apps overrides the binary of some apps (tests run purpose-built
+	// upstreams under a real app-id).
+	Apps map[string]string
+}
+
+func (b Binaries) app(id string) string {
+	if bin, ok := b.Apps[id]; ok {
+		return bin
+	}
+	return filepath.Join(b.AppDir, id)
 }
 
 // Options describe one stack.
@@ -172,7 +183,7 @@ func (s *Stack) StartApp(app string) error {
 		}
 	}
 	if n.app == nil || n.app.exited() {
-		n.app, err = startProcess(app, filepath.Join(s.opts.Bins.AppDir, app), nil, s.appEnv(app, ports, n), s.LogFile(app))
+		n.app, err = startProcess(app, s.opts.Bins.app(app), nil, s.appEnv(app, ports, n), s.LogFile(app))
 	}
 	return err
 }
@@ -217,6 +228,7 @@ func (s *Stack) appEnv(app string, p Ports, n *node) []string {
 		"APP_API_TOKEN="+n.appToken,
 		"DAPR_API_TOKEN="+n.apiToken,
 		"LOG_LEVEL="+s.opts.LogLevel,
+		"ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(p.Admin),
 	)
 	return append(env, s.opts.ExtraEnv[app]...)
 }

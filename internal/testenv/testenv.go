@@ -43,6 +43,18 @@ func WithEnv(app string, kv ...string) Option {
 	}
 }
 
+// WithEcho runs the echo test app (internal/testenv/echoapp) as app, with
+// extra environment settings.
+func WithEcho(app string, kv ...string) Option {
+	return func(o *stack.Options) {
+		if o.Bins.Apps == nil {
+			o.Bins.Apps = map[string]string{}
+		}
+		o.Bins.Apps[app] = filepath.Join(o.Bins.AppDir, "echoapp")
+		WithEnv(app, append([]string{"ECHO_APP_ID=" + app}, kv...)...)(o)
+	}
+}
+
 // Start runs apps (each beside its sidecar) plus Sentry, waits until every
 // sidecar is healthy, and registers their teardown.
 func Start(t *testing.T, apps []string, opts ...Option) *Env {
@@ -74,7 +86,7 @@ func Start(t *testing.T, apps []string, opts ...Option) *Env {
 		LogLevel:       "info",
 	}
 	for _, app := range apps {
-		o.Ports[app] = stack.Ports{App: FreePort(t), HTTP: FreePort(t), GRPC: FreePort(t), Internal: FreePort(t), Metrics: FreePort(t)}
+		o.Ports[app] = stack.Ports{App: FreePort(t), HTTP: FreePort(t), GRPC: FreePort(t), Internal: FreePort(t), Metrics: FreePort(t), Admin: FreePort(t)}
 	}
 	o.Sentry = stack.SentryPorts{GRPC: FreePort(t), Health: FreePort(t), Metrics: FreePort(t)}
 	for _, opt := range opts {
@@ -190,7 +202,7 @@ func buildApps(t *testing.T, root string) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		args = append(args, "./gateway", "./services/auth", "./services/user", "./services/product", "./services/inventory")
+		args = append(args, "./gateway", "./services/auth", "./services/user", "./services/product", "./services/inventory", "./internal/testenv/echoapp")
 		cmd := exec.Command("go", args...)
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()

@@ -165,7 +165,7 @@ func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 func portsFree(ports map[string]stack.Ports, sentry stack.SentryPorts) error {
 	check := []int{sentry.GRPC, sentry.Health, sentry.Metrics}
 	for _, p := range ports {
-		check = append(check, p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics)
+		check = append(check, p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics, p.Admin)
 	}
 	for _, port := range check {
 		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))

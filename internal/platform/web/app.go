@@ -19,6 +19,12 @@ type AppOptions struct {
 	Name      string
 	Log       *slog.Logger
 	BodyLimit int // bytes; 0 means Fiber's default (4 MiB)
+	// ReadBufferSize bounds the request line and headers (431 above it);
+	// 0 means Fiber's default (4 KiB).
+	ReadBufferSize int
+	// StreamRequestBody hands handlers the body as a stream instead of
+	// buffering it first (the gateway's proxy).
+	StreamRequestBody bool
 }
 
 // NewApp returns a Fiber app whose every error, Fiber's own included, is
@@ -29,9 +35,11 @@ type AppOptions struct {
 // the handlers.
 func NewApp(o AppOptions) *fiber.App {
 	app := fiber.New(fiber.Config{
-		AppName:      o.Name,
-		BodyLimit:    o.BodyLimit,
-		ErrorHandler: errorHandler(o.Log),
+		AppName:           o.Name,
+		BodyLimit:         o.BodyLimit,
+		ReadBufferSize:    o.ReadBufferSize,
+		StreamRequestBody: o.StreamRequestBody,
+		ErrorHandler:      errorHandler(o.Log),
 	})
 	app.Use(Correlation(), telemetry.Middleware(o.Name), AccessLog(o.Log), recover.New())
 	return app

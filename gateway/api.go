@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/gateway/proxy"
+	"github.com/qeetmart/qeetmart/gateway/routing"
+	"github.com/qeetmart/qeetmart/internal/platform/web"
+)
+
+var (
+	errAuthRequired = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
+	errRateLimited  = web.NewError(http.StatusTooManyRequests, web.CodeRateLimited, "Too many requests, please try again later")
+	errNoRoute      = web.NewError(http.StatusNotFound, web.CodeNotFound, "Route not found")
+)
+
+// api handles every request bound for a service, in this order: the
+// caller's identity, the rate limit (by user, else by IP), the token
+// requirement, the route, then the call through Dapr. Unknown paths under
+// /api are protected like known ones: 401 without a token, 404 with.
+func (g *gateway) api(c fiber.Ctx) error {
+	path, method := c.Path(), c.Method()
+	target, found := routing.Match(routing.Table, path)
+	route := "unmatched"
+	if found {
+		route = target.Route.Prefix
+	}
+	c.Locals(routeLabel, route)
+
+	id, authErr := g.authenticate(c)
+	clientIP := g.ips.ClientIP(c.RequestCtx().RemoteIP().String(), c.Get(fiber.HeaderXForwardedFor))
+	limiter, key := g.limiter, "ip:"+clientIP
+	switch {
+	case found && target.Route.Strict(path):
+		limiter = g.authLimiter
+	case id != nil:
+		key = "user:" + id.UserID
+	}
+	decision := limiter.Allow(key)
+	setRateLimitHeaders(c, decision)
+	if !decision.Allowed {
+		g.metrics.rateLimited.WithLabelValues(route).Inc()
+		return errRateLimited
+	}
+
+	public := found && target.Route.Public(method, path)
+	if authErr != nil || (id == nil && !public) {
+		g.metrics.authRejected.WithLabelValues(rejectReason(authErr)).Inc()
+		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="qeetmart"`)
+		if authErr != nil {
+			return web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Invalid or expired token").WithDetails(rejectReason(authErr))
+		}
+		return errAuthRequired
+	}
+	if !found {
+		return errNoRoute
+	}
+
+	app := target.Route.App
+	if !routing.Idempotent(method, c.Get("Idempotency-Key") != "") {
+		// The app.namespace alias has a Resiliency target without retries,
+		// so Dapr never replays a request that is unsafe to repeat.
+		app += "." + g.cfg.Namespace
+	}
+	err := g.forwarder().Forward(c, proxy.Request{
+		App:      app,
+		Path:     target.Path,
+		Caller:   callerHeaders(id),
+		ClientIP: clientIP,
+		Timeout:  g.cfg.UpstreamTimeout,
+	})
+	var we *web.Error
+	if errors.As(err, &we) && we.Status >= 500 {
+		g.metrics.upstreamErrors.WithLabelValues(target.Route.App, we.Code).Inc()
+	}
+	return err
+}
+
+func (g *gateway) forwarder() *proxy.Forwarder { return &proxy.Forwarder{Sidecar: g.dapr} }
+
+// authenticate returns the verified identity of a bearer token, nil and no
+// error when there is none, or why the token presented is not acceptable.
+func (g *gateway) authenticate(c fiber.Ctx) (*identity.Identity, error) {
+	header := c.Get(fiber.HeaderAuthorization)
+	if header == "" {
+		return nil, nil
+	}
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return nil, errMalformed
+	}
+	id, err := g.verifier.Verify(c.Context(), strings.TrimSpace(token))
+	if err != nil {
+		return nil, err
+	}
+	return &id, nil
+}
+
+var errMalformed = errors.New("malformed authorization header")
+
+// rejectReason is a short, safe reason for a 401 (and a metrics label):
+// enough for a client to act on, nothing about keys or internals.
+func rejectReason(err error) string {
+	switch {
+	case err == nil:
+		return "missing token"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return "token expired"
+	case errors.Is(err, identity.ErrRevoked):
+		return "token revoked"
+	case errors.Is(err, identity.ErrNotAccess):
+		return "not an access token"
+	case errors.Is(err, errMalformed):
+		return "malformed authorization header"
+	default:
+		return "invalid token"
+	}
+}
+
+func callerHeaders(id *identity.Identity) map[string]string {
+	if id == nil {
+		return nil
+	}
+	return map[string]string{
+		proxy.HeaderUserID:    id.UserID,
+		proxy.HeaderUserRole:  id.Role,
+		proxy.HeaderUserEmail: id.Email,
+		proxy.HeaderSessionID: id.SessionID,
+	}
+}

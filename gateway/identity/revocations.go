@@ -1,0 +1,92 @@
+package identity
+
+import (
+	"sync"
+	"time"
+)
+
+// Revocation is what auth publishes when sessions end: either the ended
+// session ids, or a user id whose tokens issued before NotBefore are void.
+// Entries matter only until ExpiresAt, when every access token they could
+// void has expired anyway.
+type Revocation struct {
+	SessionIDs []string  `json:"sessionIds,omitempty"`
+	UserID     string    `json:"userId,omitempty"`
+	NotBefore  time.Time `json:"notBefore,omitzero"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+}
+
+// Revocations is the gateway's in-memory revocation list.
+type Revocations struct {
+	now func() time.Time
+
+	mu       sync.RWMutex
+	sessions map[string]time.Time // session id -> entry expiry
+	users    map[string]userCutoff
+}
+
+type userCutoff struct {
+	notBefore, expires time.Time
+}
+
+// NewRevocations returns an empty list.
+func NewRevocations() *Revocations {
+	return &Revocations{now: time.Now, sessions: map[string]time.Time{}, users: map[string]userCutoff{}}
+}
+
+// Apply records r. Applying the same event twice is harmless (delivery is
+// at-least-once), and so is applying events out of order.
+func (l *Revocations) Apply(r Revocation) {
+	if !r.ExpiresAt.After(l.now()) {
+		return // nothing left to void
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range r.SessionIDs {
+		if r.ExpiresAt.After(l.sessions[id]) {
+			l.sessions[id] = r.ExpiresAt
+		}
+	}
+	if r.UserID != "" && !r.NotBefore.IsZero() {
+		cur := l.users[r.UserID]
+		if r.NotBefore.After(cur.notBefore) {
+			cur.notBefore = r.NotBefore
+		}
+		if r.ExpiresAt.After(cur.expires) {
+			cur.expires = r.ExpiresAt
+		}
+		l.users[r.UserID] = cur
+	}
+}
+
+// Revoked reports whether a token of userID and sessionID, issued at
+// issuedAt, has been revoked.
+func (l *Revocations) Revoked(userID, sessionID string, issuedAt time.Time) bool {
+	now := l.now()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if exp, ok := l.sessions[sessionID]; ok && sessionID != "" && exp.After(now) {
+		return true
+	}
+	if cut, ok := l.users[userID]; ok && cut.expires.After(now) && issuedAt.Before(cut.notBefore) {
+		return true
+	}
+	return false
+}
+
+// Sweep forgets entries that can no longer void any token.
+func (l *Revocations) Sweep() {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, exp := range l.sessions {
+		if !exp.After(now) {
+			delete(l.sessions, id)
+		}
+	}
+	for id, cut := range l.users {
+		if !cut.expires.After(now) {
+			delete(l.users, id)
+		}
+	}
+}

@@ -1,0 +1,200 @@
+// Package proxy forwards a client's request to a service through the
+// gateway's own Dapr sidecar (HTTP service invocation), so the sidecar's
+// Resiliency policies, mTLS and access control apply, and returns the
+// service's answer unchanged: status, headers and body, streamed both ways.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
+	"github.com/qeetmart/qeetmart/internal/platform/web"
+)
+
+// Identity headers carry the verified caller to services. Clients can never
+// set them: Forward drops any copy they send.
+const (
+	HeaderUserID    = "X-User-Id"
+	HeaderUserRole  = "X-User-Role"
+	HeaderUserEmail = "X-User-Email"
+	HeaderSessionID = "X-Session-Id"
+)
+
+// hopHeaders are connection-level (RFC 9110 §7.6.1) and never forwarded.
+var hopHeaders = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-authenticate": true, "proxy-authorization": true,
+	"proxy-connection": true, "te": true, "trailer": true, "transfer-encoding": true, "upgrade": true,
+	"host": true, "content-length": true,
+}
+
+// dropped request headers: ours to set, or Dapr's, never the client's.
+var dropped = map[string]bool{
+	"x-user-id": true, "x-user-role": true, "x-user-email": true, "x-session-id": true,
+	"x-correlation-id": true, "x-request-id": true,
+	"x-forwarded-for": true, "x-forwarded-host": true, "x-forwarded-proto": true, "forwarded": true,
+	"traceparent": true, "tracestate": true,
+}
+
+// Request is one call to forward.
+type Request struct {
+	App      string // Dapr app-id, or app.namespace for the no-retry policy
+	Path     string // service-native path
+	Caller   map[string]string
+	ClientIP string
+	Timeout  time.Duration // the whole exchange, body included
+}
+
+// Forwarder sends requests to services through the sidecar.
+type Forwarder struct {
+	Sidecar *sidecar.Client
+}
+
+// Forward sends c's request to r.App at r.Path and writes the answer to c.
+func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
+	// The timeout must outlive this function: the answer's body is streamed
+	// to the client after it returns, so it is cancelled when that body is
+	// closed (or here, on failure).
+	ctx, cancel := context.WithTimeout(c.Context(), r.Timeout)
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
+	// Re-escape the cleaned, decoded path so that no character in it can
+	// end the path early (?, #) or smuggle a new segment.
+	escaped := (&url.URL{Path: r.Path}).EscapedPath()
+	target := sidecar.InvokeURL(r.App, strings.TrimPrefix(escaped, "/"))
+	if q := c.Request().URI().QueryString(); len(q) > 0 {
+		target += "?" + string(q)
+	}
+	var body io.Reader = http.NoBody
+	if c.Request().IsBodyStream() {
+		body = c.Request().BodyStream()
+	} else if b := c.Body(); len(b) > 0 {
+		body = bytes.NewReader(b)
+	}
+	req, err := f.Sidecar.NewRequest(ctx, c.Method(), target, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = int64(c.Request().Header.ContentLength())
+	if req.ContentLength < 0 {
+		req.ContentLength = -1 // chunked
+	}
+	for k, v := range c.Request().Header.All() {
+		name := strings.ToLower(string(k))
+		if hopHeaders[name] || dropped[name] || strings.HasPrefix(name, "dapr-") {
+			continue
+		}
+		req.Header.Add(string(k), string(v))
+	}
+	id := web.CorrelationID(c)
+	req.Header.Set(web.HeaderCorrelationID, id)
+	req.Header.Set(web.HeaderRequestID, id)
+	req.Header.Set("X-Forwarded-For", r.ClientIP)
+	req.Header.Set("X-Forwarded-Host", string(c.Request().Host()))
+	req.Header.Set("X-Forwarded-Proto", c.Protocol())
+	for k, v := range r.Caller {
+		req.Header.Set(k, v)
+	}
+
+	resp, err := f.Sidecar.Do(req)
+	if err != nil {
+		return upstreamError(ctx, r.App, err)
+	}
+	if resp.StatusCode >= 500 {
+		if err := daprError(resp, r.App); err != nil {
+			return err
+		}
+	}
+	for k, vs := range resp.Header {
+		if hopHeaders[strings.ToLower(k)] {
+			continue
+		}
+		for _, v := range vs {
+			c.Response().Header.Add(k, v)
+		}
+	}
+	// The correlation id is the gateway's to answer with.
+	c.Set(web.HeaderCorrelationID, id)
+	c.Status(resp.StatusCode)
+	// fasthttp closes the body once it has been written out.
+	return c.SendStream(readCloser{resp.Body, closerFunc(func() error {
+		defer cancel()
+		return resp.Body.Close()
+	})}, int(resp.ContentLength))
+}
+
+// upstreamError is the answer when the gateway's own sidecar did not answer.
+func upstreamError(ctx context.Context, app string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return web.NewError(http.StatusGatewayTimeout, web.CodeGatewayTimeout, fmt.Sprintf("Service %s did not answer in time", serviceName(app)))
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return unavailable(app)
+	}
+	return fmt.Errorf("invoke %s: %w", app, err)
+}
+
+func unavailable(app string) error {
+	return web.NewError(http.StatusBadGateway, web.CodeUnavailable, fmt.Sprintf("Service %s is unavailable", serviceName(app)))
+}
+
+// serviceName drops the namespace of the no-retry alias (product.default).
+func serviceName(app string) string {
+	name, _, _ := strings.Cut(app, ".")
+	return name
+}
+
+// daprErrorBody is how daprd itself answers when an invocation fails (as
+// opposed to the service answering with our envelope).
+type daprErrorBody struct {
+	ErrorCode string `json:"errorCode"`
+	Message   string `json:"message"`
+}
+
+// daprError turns daprd's own invocation failures into 504 (the Resiliency
+// timeout fired) or 502 (the service or its sidecar is down, or the circuit
+// breaker is open). A 5xx from the service itself is passed through: resp
+// is left readable from the start.
+func daprError(resp *http.Response, app string) error {
+	const peek = 64 << 10
+	head, err := io.ReadAll(io.LimitReader(resp.Body, peek))
+	if err != nil {
+		resp.Body.Close()
+		return unavailable(app)
+	}
+	var de daprErrorBody
+	if json.Unmarshal(head, &de) == nil && strings.HasPrefix(de.ErrorCode, "ERR_") {
+		resp.Body.Close()
+		msg := strings.ToLower(de.Message)
+		if strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") {
+			return web.NewError(http.StatusGatewayTimeout, web.CodeGatewayTimeout, fmt.Sprintf("Service %s did not answer in time", serviceName(app)))
+		}
+		return unavailable(app)
+	}
+	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	return nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }

@@ -1,0 +1,91 @@
+// Package routing is the gateway's route table: which public path goes to
+// which app and service path, and which requests need no token. It is plain
+// data and plain Go, with no HTTP framework in it.
+package routing
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Route maps a public path prefix to an app-id and its service-native prefix.
+type Route struct {
+	Prefix   string // public, e.g. /api/v1/products
+	App      string // Dapr app-id
+	Upstream string // service-native prefix, e.g. /products
+	// PublicRead: GET and HEAD need no token (anonymous catalog browsing).
+	PublicRead bool
+	// PublicPaths need no token for any method (register, login, refresh).
+	PublicPaths []string
+	// StrictLimit puts PublicPaths under the stricter per-IP rate limit:
+	// they are where passwords and refresh tokens are guessed.
+	StrictLimit bool
+}
+
+// Table is the gateway's whole route table, in one place.
+var Table = []Route{
+	{Prefix: "/api/v1/auth", App: "auth", Upstream: "/auth",
+		PublicPaths: []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh-token"},
+		StrictLimit: true},
+	{Prefix: "/api/v1/users", App: "user", Upstream: "/users"},
+	{Prefix: "/api/v1/products", App: "product", Upstream: "/products", PublicRead: true},
+	{Prefix: "/api/v1/categories", App: "product", Upstream: "/categories", PublicRead: true},
+	{Prefix: "/api/v1/inventory", App: "inventory", Upstream: "/inventory"},
+	// The JWKS is public by nature; it is served by auth at the same path.
+	{Prefix: "/.well-known/jwks.json", App: "auth", Upstream: "/.well-known/jwks.json",
+		PublicPaths: []string{"/.well-known/jwks.json"}},
+}
+
+// Target is where one request goes.
+type Target struct {
+	Route *Route
+	Path  string // the service-native path, e.g. /products/5
+}
+
+// Match finds the route for a (cleaned) request path. A prefix matches only
+// at a segment boundary: /api/v1/productsX does not match /api/v1/products.
+func Match(table []Route, path string) (Target, bool) {
+	for i := range table {
+		r := &table[i]
+		rest, ok := strings.CutPrefix(path, r.Prefix)
+		if !ok || (rest != "" && rest[0] != '/') {
+			continue
+		}
+		return Target{Route: r, Path: r.Upstream + rest}, true
+	}
+	return Target{}, false
+}
+
+// Public reports whether method on path needs no token. Exact paths only:
+// /api/v1/auth/register-anything is not public (the original's prefix match
+// made it so).
+func (r *Route) Public(method, path string) bool {
+	if r.PublicRead && (method == http.MethodGet || method == http.MethodHead) {
+		return true
+	}
+	return r.publicPath(path)
+}
+
+func (r *Route) publicPath(path string) bool {
+	for _, p := range r.PublicPaths {
+		if path == p || path == p+"/" {
+			return true
+		}
+	}
+	return false
+}
+
+// Strict reports whether path takes the stricter rate limit.
+func (r *Route) Strict(path string) bool {
+	return r.StrictLimit && r.publicPath(path)
+}
+
+// Idempotent reports whether a request may be replayed safely: by method, or
+// because the client sent an Idempotency-Key for the service to deduplicate.
+func Idempotent(method string, hasIdempotencyKey bool) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return true
+	}
+	return hasIdempotencyKey
+}

@@ -1,0 +1,80 @@
+// Command echoapp is a purpose-built upstream for gateway tests. It runs on
+// the real service skeleton (app token, health) under any app-id and answers
+// every other request with what it received. Headers steer it:
+//
+//	X-Echo-Status: 503   answer with this status
+//	X-Echo-Sleep: 3s     wait this long first
+//
+// With TEST_JWKS set it serves that document at /.well-known/jwks.json, so it
+// can stand in for auth.
+package main
+
+import (
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/qeetmart/qeetmart/internal/platform/service"
+)
+
+// Echo is what the app answers.
+type Echo struct {
+	App      string            `json:"app"`
+	Method   string            `json:"method"`
+	Path     string            `json:"path"`
+	RawQuery string            `json:"rawQuery"`
+	Headers  map[string]string `json:"headers"`
+	Body     string            `json:"body"`
+}
+
+func main() {
+	app := os.Getenv("ECHO_APP_ID")
+	jwks := os.Getenv("TEST_JWKS")
+	service.Main(service.Spec{
+		Name:        app,
+		DefaultPort: 4999,
+		Routes: func(r fiber.Router, _ service.Deps) {
+			if jwks != "" {
+				r.Get("/.well-known/jwks.json", func(c fiber.Ctx) error {
+					c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+					return c.SendString(jwks)
+				})
+			}
+			r.All("/*", func(c fiber.Ctx) error { return echo(c, app) })
+		},
+	})
+}
+
+func echo(c fiber.Ctx, app string) error {
+	if d, err := time.ParseDuration(c.Get("X-Echo-Sleep")); err == nil {
+		select {
+		case <-time.After(d):
+		case <-c.Context().Done():
+			return c.Context().Err()
+		}
+	}
+	status := fiber.StatusOK
+	if s, err := strconv.Atoi(c.Get("X-Echo-Status")); err == nil {
+		status = s
+	}
+	body := c.Body()
+	if c.Request().IsBodyStream() {
+		body, _ = io.ReadAll(c.Request().BodyStream())
+	}
+	headers := map[string]string{}
+	for k, v := range c.Request().Header.All() {
+		headers[string(k)] = string(v)
+	}
+	c.Set("X-Echo-App", app)
+	return c.Status(status).JSON(Echo{
+		App:      app,
+		Method:   c.Method(),
+		Path:     string(c.Request().URI().PathOriginal()),
+		RawQuery: string(c.Request().URI().QueryString()),
+		Headers:  headers,
+		Body:     string(body),
+	})
+}
