@@ -99,6 +99,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	revocations := identity.NewRevocations()
 	metrics := newMetrics()
 	g := &gateway{
+		keys:        keys,
 		cfg:         cfg,
 		log:         log,
 		dapr:        dapr,
@@ -145,7 +146,7 @@ func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, 
 		}
 		if err := keys.Refresh(ctx); err != nil {
 			if keys.Len() == 0 {
-				wait = time.Second
+				wait = 250 * time.Millisecond // not serving tokens yet: retry soon
 			} else {
 				wait = every
 			}

@@ -28,6 +28,7 @@ type gateway struct {
 	log         *slog.Logger
 	dapr        *sidecar.Client
 	ips         *clientip.Resolver
+	keys        *identity.Keys
 	verifier    *identity.Verifier
 	revocations *identity.Revocations
 	limiter     *ratelimit.Limiter // per user, or per IP when anonymous
@@ -48,6 +49,10 @@ func (g *gateway) routes() *fiber.App {
 	app.Use(g.metrics.middleware(), securityHeaders(g.cfg.HSTS), g.cors())
 
 	app.Get("/health", health.Live(name))
+	app.Get("/ready", health.Ready(name, g.cfg.HealthTimeout, health.Check{
+		Name:  "jwks",
+		Probe: func(context.Context) error { return g.keysLoaded() },
+	}))
 	app.Get("/health/services", servicesHealth(g.dapr, upstreams, g.cfg.HealthTimeout))
 	app.Get("/info", info(g.cfg.Version))
 

@@ -150,7 +150,9 @@ func (s *Stack) startSentry(ctx context.Context) error {
 		return err
 	}
 	s.sentry = proc
-	if err := waitHTTP(ctx, proc, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.Health), 30*time.Second); err != nil {
+	sentryCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := waitHTTP(sentryCtx, proc, fmt.Sprintf("http://127.0.0.1:%d/healthz", p.Health), nil); err != nil {
 		return fmt.Errorf("sentry: %w (see %s)", err, filepath.Join(s.opts.RunDir, "sentry.log"))
 	}
 	pem, err := os.ReadFile(filepath.Join(creds, "ca.crt"))
@@ -321,17 +323,19 @@ func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
 	return errors.Join(errs...)
 }
 
-// WaitAppReady waits until app's sidecar reports healthy.
+// WaitAppReady waits until app's sidecar reports healthy and the app's own
+// /ready answers 200 (asked as its sidecar would, with the app token).
 func (s *Stack) WaitAppReady(ctx context.Context, app string) error {
-	s.mu.Lock()
-	n := s.nodes[app]
-	s.mu.Unlock()
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", s.opts.Ports[app].HTTP)
-	if err := waitHTTP(ctx, n.daprd, url, 0); err != nil {
-		return fmt.Errorf("%s: %w (logs: %s, %s)", app, err, s.LogFile(app), s.LogFile(app+"-daprd"))
+	n, err := s.node(app)
+	if err != nil {
+		return err
 	}
-	if n.app.exited() {
-		return fmt.Errorf("%s exited (log: %s)", app, s.LogFile(app))
+	p := s.opts.Ports[app]
+	if err := waitHTTP(ctx, n.daprd, fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", p.HTTP), nil); err == nil {
+		err = waitHTTP(ctx, n.app, fmt.Sprintf("http://127.0.0.1:%d/ready", p.App), http.Header{"Dapr-Api-Token": {n.appToken}})
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w (logs: %s, %s)", app, err, s.LogFile(app), s.LogFile(app+"-daprd"))
 	}
 	return nil
 }
@@ -361,20 +365,18 @@ func (s *Stack) AppAPIToken(app string) string {
 	return s.nodes[app].appToken
 }
 
-// waitHTTP polls url until it answers 2xx, p exits, ctx ends or timeout
-// (if non-zero) passes.
-func waitHTTP(ctx context.Context, p *process, url string, timeout time.Duration) error {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+// waitHTTP polls url (sending header) until it answers 2xx, p exits or ctx
+// ends.
+func waitHTTP(ctx context.Context, p *process, url string, header http.Header) error {
 	client := &http.Client{Timeout: time.Second}
 	for {
 		if p != nil && p.exited() {
 			return fmt.Errorf("%s exited: %v", p.name, p.err)
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		for k, v := range header {
+			req.Header[k] = v
+		}
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {

@@ -43,6 +43,9 @@ func main() {
 					return c.SendString(jwks)
 				})
 			}
+			// Dapr asks apps for /dapr/config and /dapr/subscribe; an echo of
+			// those would read as a malformed subscription list.
+			r.All("/dapr/*", func(c fiber.Ctx) error { return fiber.ErrNotFound })
 			r.All("/*", func(c fiber.Ctx) error { return echo(c, app) })
 		},
 	})
