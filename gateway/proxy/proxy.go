@@ -180,8 +180,10 @@ func daprError(resp *http.Response, app string) error {
 	var de daprErrorBody
 	if json.Unmarshal(head, &de) == nil && strings.HasPrefix(de.ErrorCode, "ERR_") {
 		resp.Body.Close()
+		// The timeout shows as "context deadline exceeded" or, when it fires
+		// in the callee's sidecar, as gRPC's DeadlineExceeded.
 		msg := strings.ToLower(de.Message)
-		if strings.Contains(msg, "deadline exceeded") || strings.Contains(msg, "timeout") {
+		if strings.Contains(msg, "deadline") || strings.Contains(msg, "timeout") || strings.Contains(msg, "timed out") {
 			return web.NewError(http.StatusGatewayTimeout, web.CodeGatewayTimeout, fmt.Sprintf("Service %s did not answer in time", serviceName(app)))
 		}
 		return unavailable(app)

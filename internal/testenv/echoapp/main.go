@@ -4,6 +4,9 @@
 //
 //	X-Echo-Status: 503   answer with this status
 //	X-Echo-Sleep: 3s     wait this long first
+//	X-Echo-Id: abc       count requests with this id; the answer's "seen"
+//	                     says how many arrived, so tests see Dapr's retries
+//	X-Echo-Peek: abc     answer {"seen": n} for id abc, counting nothing
 //
 // With TEST_JWKS set it serves that document at /.well-known/jwks.json, so it
 // can stand in for auth.
@@ -13,6 +16,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -28,11 +33,36 @@ type Echo struct {
 	RawQuery string            `json:"rawQuery"`
 	Headers  map[string]string `json:"headers"`
 	Body     string            `json:"body"`
+	Seen     int               `json:"seen,omitempty"`
+}
+
+// counter counts requests per X-Echo-Id.
+type counter struct {
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (c *counter) get(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seen[id]
+}
+
+func (c *counter) add(id string) int {
+	if id == "" {
+		return 0
+	}
+	id = strings.Clone(id) // Fiber's strings point into a reused buffer
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen[id]++
+	return c.seen[id]
 }
 
 func main() {
 	app := os.Getenv("ECHO_APP_ID")
 	jwks := os.Getenv("TEST_JWKS")
+	seen := &counter{seen: map[string]int{}}
 	service.Main(service.Spec{
 		Name:        app,
 		DefaultPort: 4999,
@@ -46,12 +76,16 @@ func main() {
 			// Dapr asks apps for /dapr/config and /dapr/subscribe; an echo of
 			// those would read as a malformed subscription list.
 			r.All("/dapr/*", func(c fiber.Ctx) error { return fiber.ErrNotFound })
-			r.All("/*", func(c fiber.Ctx) error { return echo(c, app) })
+			r.All("/*", func(c fiber.Ctx) error { return echo(c, app, seen) })
 		},
 	})
 }
 
-func echo(c fiber.Ctx, app string) error {
+func echo(c fiber.Ctx, app string, seen *counter) error {
+	if id := c.Get("X-Echo-Peek"); id != "" {
+		return c.JSON(Echo{App: app, Seen: seen.get(id)})
+	}
+	n := seen.add(c.Get("X-Echo-Id"))
 	if d, err := time.ParseDuration(c.Get("X-Echo-Sleep")); err == nil {
 		select {
 		case <-time.After(d):
@@ -79,5 +113,6 @@ func echo(c fiber.Ctx, app string) error {
 		RawQuery: string(c.Request().URI().QueryString()),
 		Headers:  headers,
 		Body:     string(body),
+		Seen:     n,
 	})
 }
