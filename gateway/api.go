@@ -69,11 +69,12 @@ func (g *gateway) api(c fiber.Ctx) error {
 		app += "." + g.cfg.Namespace
 	}
 	err := g.forwarder().Forward(c, proxy.Request{
-		App:      app,
-		Path:     target.Path,
-		Caller:   callerHeaders(id),
-		ClientIP: clientIP,
-		Timeout:  g.cfg.UpstreamTimeout,
+		App:       app,
+		Path:      target.Path,
+		Caller:    callerHeaders(id),
+		ClientIP:  clientIP,
+		Timeout:   g.cfg.UpstreamTimeout,
+		BodyLimit: int64(g.cfg.BodyLimit),
 	})
 	var we *web.Error
 	if errors.As(err, &we) && we.Status >= 500 {

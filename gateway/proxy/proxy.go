@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -49,12 +50,15 @@ var dropped = map[string]bool{
 
 // Request is one call to forward.
 type Request struct {
-	App      string // Dapr app-id, or app.namespace for the no-retry policy
-	Path     string // service-native path
-	Caller   map[string]string
-	ClientIP string
-	Timeout  time.Duration // the whole exchange, body included
+	App       string // Dapr app-id, or app.namespace for the no-retry policy
+	Path      string // service-native path
+	Caller    map[string]string
+	ClientIP  string
+	Timeout   time.Duration // the whole exchange, body included
+	BodyLimit int64         // bytes; a larger body is refused with 413
 }
+
+var errTooLarge = web.NewError(http.StatusRequestEntityTooLarge, web.CodeTooLarge, "Request body too large")
 
 // Forwarder sends requests to services through the sidecar.
 type Forwarder struct {
@@ -63,13 +67,30 @@ type Forwarder struct {
 
 // Forward sends c's request to r.App at r.Path and writes the answer to c.
 func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
+	// fasthttp hands over a streamed body even when it is over the limit,
+	// so the limit is kept here: by Content-Length up front, by counting for
+	// chunked bodies.
+	if int64(c.Request().Header.ContentLength()) > r.BodyLimit {
+		return refuseBody(c)
+	}
 	// The timeout must outlive this function: the answer's body is streamed
-	// to the client after it returns, so it is cancelled when that body is
-	// closed (or here, on failure).
+	// to the client after it returns. And net/http may still be reading the
+	// request body in another goroutine after it returned the answer (when a
+	// service answers before reading all of it), while fasthttp reuses that
+	// body once the exchange is over. So the end of the exchange (the
+	// answer's body closed, or a failure here) cancels the call and then
+	// waits until net/http has let go of the request body.
 	ctx, cancel := context.WithTimeout(c.Context(), r.Timeout)
+	var reqBody *guardedBody
+	finish := func() {
+		cancel()
+		if reqBody != nil {
+			reqBody.wait()
+		}
+	}
 	defer func() {
 		if err != nil {
-			cancel()
+			finish()
 		}
 	}()
 	// Re-escape the cleaned, decoded path so that no character in it can
@@ -81,9 +102,11 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 	}
 	var body io.Reader = http.NoBody
 	if c.Request().IsBodyStream() {
-		body = c.Request().BodyStream()
+		reqBody = newGuardedBody(c.Request().BodyStream(), r.BodyLimit)
+		body = reqBody
 	} else if b := c.Body(); len(b) > 0 {
-		body = bytes.NewReader(b)
+		reqBody = newGuardedBody(bytes.NewReader(b), r.BodyLimit)
+		body = reqBody
 	}
 	req, err := f.Sidecar.NewRequest(ctx, c.Method(), target, body)
 	if err != nil {
@@ -112,6 +135,10 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 
 	resp, err := f.Sidecar.Do(req)
 	if err != nil {
+		if errors.Is(err, errBodyOverLimit) {
+			finish()
+			return refuseBody(c)
+		}
 		return upstreamError(ctx, r.App, err)
 	}
 	if resp.StatusCode >= 500 {
@@ -132,8 +159,9 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 	c.Status(resp.StatusCode)
 	// fasthttp closes the body once it has been written out.
 	return c.SendStream(readCloser{resp.Body, closerFunc(func() error {
-		defer cancel()
-		return resp.Body.Close()
+		err := resp.Body.Close()
+		finish()
+		return err
 	})}, int(resp.ContentLength))
 }
 
@@ -200,3 +228,60 @@ type readCloser struct {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
+
+var errBodyOverLimit = errors.New("request body over the limit")
+
+// drainCap bounds how much of a refused body is read and thrown away, so
+// that a client still sending gets its 413 rather than a reset connection,
+// and a client sending gigabytes gets cut off.
+const drainCap = 8 << 20
+
+func refuseBody(c fiber.Ctx) error {
+	if c.Request().IsBodyStream() {
+		_, _ = io.CopyN(io.Discard, c.Request().BodyStream(), drainCap)
+	}
+	return errTooLarge
+}
+
+// guardedBody is the request body as handed to net/http: it stops at the
+// limit, and tells when net/http has closed it.
+type guardedBody struct {
+	r      io.Reader
+	left   int64
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newGuardedBody(r io.Reader, limit int64) *guardedBody {
+	return &guardedBody{r: r, left: limit, closed: make(chan struct{})}
+}
+
+func (b *guardedBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, errBodyOverLimit
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n, errBodyOverLimit
+	}
+	return n, err
+}
+
+func (b *guardedBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+// wait returns once net/http has closed the body (it always does, maybe
+// from another goroutine), or after a bound, so that a transport bug can
+// delay the end of a request but never hang it.
+func (b *guardedBody) wait() {
+	select {
+	case <-b.closed:
+	case <-time.After(5 * time.Second):
+	}
+}

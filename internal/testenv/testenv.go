@@ -103,6 +103,7 @@ func Start(t *testing.T, apps []string, opts ...Option) *Env {
 		if err := s.Stop(); err != nil {
 			t.Logf("stop stack: %v", err)
 		}
+		env.failOnRaces()
 		if t.Failed() {
 			env.dumpLogs()
 		}
@@ -135,6 +136,24 @@ func (e *Env) Invoke(from, target, method string) (*http.Response, error) {
 	}
 	req.Header.Set("dapr-api-token", e.DaprAPIToken(from))
 	return http.DefaultClient.Do(req)
+}
+
+// failOnRaces fails the test if the race detector spoke in any app: the apps
+// are built with -race when the test is, and report into their logs.
+func (e *Env) failOnRaces() {
+	for _, app := range e.Apps() {
+		raw, err := os.ReadFile(e.LogFile(app))
+		if err != nil {
+			continue
+		}
+		if i := strings.Index(string(raw), "WARNING: DATA RACE"); i >= 0 {
+			report := string(raw[i:])
+			if len(report) > 6000 {
+				report = report[:6000]
+			}
+			e.t.Errorf("data race in %s:\n%s", app, report)
+		}
+	}
 }
 
 func (e *Env) dumpLogs() {

@@ -215,7 +215,25 @@ func TestGatewayRouting(t *testing.T) {
 			header: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "text/plain"}})
 		assert.Equal(t, http.StatusRequestEntityTooLarge, a.status)
 		assert.Equal(t, "PAYLOAD_TOO_LARGE", a.errorCode(t))
+
+		// Chunked: no Content-Length to refuse up front.
+		req, err := http.NewRequest(http.MethodPost, env.URL("gateway")+"/api/v1/products", io.MultiReader(bytes.NewReader(tooBig)))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.ContentLength = -1
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+		assert.Equal(t, 0, seenCount(t, env, token, "never-counted"), "sanity: the echo app counts only ids it saw")
 	})
+}
+
+// seenCount asks the product echo app how many requests with id reached it.
+func seenCount(t *testing.T, env *testenv.Env, token, id string) int {
+	t.Helper()
+	return do(t, env, call{method: http.MethodGet, path: "/api/v1/products/peek",
+		header: map[string]string{"Authorization": "Bearer " + token, "X-Echo-Peek": id}}).echo(t).Seen
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -423,10 +441,7 @@ func TestGatewayResilience(t *testing.T) {
 		return h
 	}
 
-	// seen asks the product echo app how many requests with id reached it.
-	seen := func(id string) int {
-		return do(t, env, call{method: http.MethodGet, path: "/api/v1/products/peek", header: hdr("X-Echo-Peek", id)}).echo(t).Seen
-	}
+	seen := func(id string) int { return seenCount(t, env, token, id) }
 	t.Run("retries: GET on 502-504 only; never a POST without Idempotency-Key", func(t *testing.T) {
 		tests := []struct {
 			name, method, status, idemKey string
