@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr deps run stop test vet unit integration clean
+.PHONY: build dapr deps run stop test vet unit integration bench bench-gateway clean
 
 ## build: every program into bin/
 build:
@@ -39,5 +39,13 @@ unit:
 integration: dapr deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
+## bench: every benchmark (see docs/benchmarks.md)
+bench: bench-gateway
+
+## bench-gateway: a service endpoint direct, via its sidecar, via the gateway
+bench-gateway: build dapr deps
+	$(GO) build -o $(BIN)/ ./internal/testenv/echoapp
+	$(GO) run ./tools/bench -out docs/bench/gateway.md
+
 clean:
-	rm -rf $(BIN)/gateway $(BIN)/auth $(BIN)/user $(BIN)/product $(BIN)/inventory $(BIN)/stack .run
+	rm -rf $(BIN)/gateway $(BIN)/auth $(BIN)/user $(BIN)/product $(BIN)/inventory $(BIN)/stack $(BIN)/echoapp .run

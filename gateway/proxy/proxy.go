@@ -157,13 +157,34 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 	// The correlation id is the gateway's to answer with.
 	c.Set(web.HeaderCorrelationID, id)
 	c.Status(resp.StatusCode)
-	// fasthttp closes the body once it has been written out.
-	return c.SendStream(readCloser{resp.Body, closerFunc(func() error {
+
+	// Most answers are small: read up to smallBody and send them in one
+	// write. Anything larger is streamed through as it arrives.
+	buf := buffers.Get().(*[]byte)
+	head := *buf
+	n, rerr := io.ReadFull(resp.Body, head)
+	if rerr != nil { // the whole answer fit, or it broke off
+		resp.Body.Close()
+		finish()
+		defer buffers.Put(buf)
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			return c.Send(head[:n]) // Send copies
+		}
+		return unavailable(r.App, rerr)
+	}
+	// fasthttp closes the stream once it has been written out.
+	return c.SendStream(readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), closerFunc(func() error {
 		err := resp.Body.Close()
 		finish()
+		buffers.Put(buf)
 		return err
 	})}, int(resp.ContentLength))
 }
+
+// smallBody is the largest answer sent in one piece rather than streamed.
+const smallBody = 32 << 10
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, smallBody); return &b }}
 
 // upstreamError is the answer when the gateway's own sidecar did not answer.
 func upstreamError(ctx context.Context, app string, err error) error {
@@ -172,13 +193,13 @@ func upstreamError(ctx context.Context, app string, err error) error {
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return unavailable(app)
+		return unavailable(app, err)
 	}
 	return fmt.Errorf("invoke %s: %w", app, err)
 }
 
-func unavailable(app string) error {
-	return web.NewError(http.StatusBadGateway, web.CodeUnavailable, fmt.Sprintf("Service %s is unavailable", serviceName(app)))
+func unavailable(app string, cause error) error {
+	return web.NewError(http.StatusBadGateway, web.CodeUnavailable, fmt.Sprintf("Service %s is unavailable", serviceName(app))).WithCause(cause)
 }
 
 // serviceName drops the namespace of the no-retry alias (product.default).
@@ -203,7 +224,7 @@ func daprError(resp *http.Response, app string) error {
 	head, err := io.ReadAll(io.LimitReader(resp.Body, peek))
 	if err != nil {
 		resp.Body.Close()
-		return unavailable(app)
+		return unavailable(app, err)
 	}
 	var de daprErrorBody
 	if json.Unmarshal(head, &de) == nil && strings.HasPrefix(de.ErrorCode, "ERR_") {
@@ -212,9 +233,9 @@ func daprError(resp *http.Response, app string) error {
 		// in the callee's sidecar, as gRPC's DeadlineExceeded.
 		msg := strings.ToLower(de.Message)
 		if strings.Contains(msg, "deadline") || strings.Contains(msg, "timeout") || strings.Contains(msg, "timed out") {
-			return web.NewError(http.StatusGatewayTimeout, web.CodeGatewayTimeout, fmt.Sprintf("Service %s did not answer in time", serviceName(app)))
+			return web.NewError(http.StatusGatewayTimeout, web.CodeGatewayTimeout, fmt.Sprintf("Service %s did not answer in time", serviceName(app))).WithCause(errors.New(de.Message))
 		}
-		return unavailable(app)
+		return unavailable(app, errors.New(de.Message))
 	}
 	resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 	return nil

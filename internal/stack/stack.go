@@ -396,3 +396,19 @@ func randomToken() string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
 	return hex.EncodeToString(b)
 }
+
+// PIDs returns the process ids of app and its sidecar (0 when not running),
+// for tools that measure their cost.
+func (s *Stack) PIDs(app string) (appPID, daprdPID int) {
+	n, err := s.node(app)
+	if err != nil {
+		return 0, 0
+	}
+	if n.app != nil && !n.app.exited() {
+		appPID = n.app.cmd.Process.Pid
+	}
+	if n.daprd != nil && !n.daprd.exited() {
+		daprdPID = n.daprd.cmd.Process.Pid
+	}
+	return appPID, daprdPID
+}

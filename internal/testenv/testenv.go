@@ -11,7 +11,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,24 +34,13 @@ type Option func(*stack.Options)
 
 // WithEnv adds KEY=VALUE settings to app's environment.
 func WithEnv(app string, kv ...string) Option {
-	return func(o *stack.Options) {
-		if o.ExtraEnv == nil {
-			o.ExtraEnv = map[string][]string{}
-		}
-		o.ExtraEnv[app] = append(o.ExtraEnv[app], kv...)
-	}
+	return func(o *stack.Options) { o.AddEnv(app, kv...) }
 }
 
 // WithEcho runs the echo test app (internal/testenv/echoapp) as app, with
 // extra environment settings.
 func WithEcho(app string, kv ...string) Option {
-	return func(o *stack.Options) {
-		if o.Bins.Apps == nil {
-			o.Bins.Apps = map[string]string{}
-		}
-		o.Bins.Apps[app] = filepath.Join(o.Bins.AppDir, "echoapp")
-		WithEnv(app, append([]string{"ECHO_APP_ID=" + app}, kv...)...)(o)
-	}
+	return func(o *stack.Options) { o.UseEcho(app, kv...) }
 }
 
 // Start runs apps (each beside its sidecar) plus Sentry, waits until every
@@ -62,33 +50,10 @@ func Start(t *testing.T, apps []string, opts ...Option) *Env {
 	if testing.Short() {
 		t.Skip("integration test: needs daprd, PostgreSQL and Redis")
 	}
-	root := RepoRoot(t)
-	bins := stack.Binaries{
-		Daprd:  filepath.Join(root, "bin", "daprd"),
-		Sentry: filepath.Join(root, "bin", "sentry"),
-		AppDir: buildApps(t, root),
+	o, err := stack.Ephemeral(RepoRoot(t), t.TempDir(), buildApps(t, RepoRoot(t)), apps)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, b := range []string{bins.Daprd, bins.Sentry} {
-		if _, err := os.Stat(b); err != nil {
-			t.Fatalf("%s is missing: run `make dapr` (make test does) first", b)
-		}
-	}
-	id := fmt.Sprintf("t%d%04d", time.Now().UnixMilli()%1e8, os.Getpid()%1e4)
-	o := stack.Options{
-		Root:           root,
-		RunDir:         t.TempDir(),
-		Bins:           bins,
-		Apps:           apps,
-		Ports:          map[string]stack.Ports{},
-		Backing:        stack.BackingFromEnv(os.Getenv),
-		DBPrefix:       id + "_",
-		RedisKeyPrefix: id,
-		LogLevel:       "info",
-	}
-	for _, app := range apps {
-		o.Ports[app] = stack.Ports{App: FreePort(t), HTTP: FreePort(t), GRPC: FreePort(t), Internal: FreePort(t), Metrics: FreePort(t), Admin: FreePort(t)}
-	}
-	o.Sentry = stack.SentryPorts{GRPC: FreePort(t), Health: FreePort(t), Metrics: FreePort(t)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -170,17 +135,6 @@ func (e *Env) dumpLogs() {
 			e.t.Logf("--- %s (last %d lines)\n%s", name, len(lines), strings.Join(lines, "\n"))
 		}
 	}
-}
-
-// FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // RepoRoot finds the module root from the test's working directory.

@@ -49,7 +49,7 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c fiber.Ctx, err error) error {
 		e, internal := toError(err)
 		if internal {
-			log.Error("request failed", "err", err, "path", c.Path(), "correlationId", CorrelationID(c))
+			log.Error("request failed", "err", err.Error(), "path", c.Path(), "correlationId", CorrelationID(c))
 		}
 		return Fail(c, e)
 	}

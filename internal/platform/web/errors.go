@@ -46,9 +46,24 @@ type Error struct {
 	Code    string
 	Message string
 	Details any
+	Cause   error // logged, never answered
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Code + ": " + e.Message + ": " + e.Cause.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// WithCause returns a copy of e that records why, for the logs.
+func (e *Error) WithCause(err error) *Error {
+	c := *e
+	c.Cause = err
+	return &c
+}
 
 // NewError builds an *Error.
 func NewError(status int, code, message string) *Error {
