@@ -83,15 +83,6 @@ func (g *gateway) api(c fiber.Ctx) error {
 	return err
 }
 
-// keysLoaded is the gateway's readiness: without auth's keys it can verify
-// no token.
-func (g *gateway) keysLoaded() error {
-	if g.keys.Len() == 0 {
-		return errors.New("auth's signing keys are not loaded yet")
-	}
-	return nil
-}
-
 func (g *gateway) forwarder() *proxy.Forwarder { return &proxy.Forwarder{Sidecar: g.dapr} }
 
 // authenticate returns the verified identity of a bearer token, nil and no

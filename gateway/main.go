@@ -98,8 +98,8 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	keys := identity.NewKeys(jwksSource{dapr: dapr, app: cfg.AuthApp}, cfg.JWKSCooldown)
 	revocations := identity.NewRevocations()
 	metrics := newMetrics()
+	metrics.watchKeys(keys.Len)
 	g := &gateway{
-		keys:        keys,
 		cfg:         cfg,
 		log:         log,
 		dapr:        dapr,

@@ -26,6 +26,13 @@ type metrics struct {
 	authRejected   *prometheus.CounterVec
 }
 
+// watchKeys publishes how many of auth's signing keys the gateway holds.
+func (m *metrics) watchKeys(count func() int) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_jwks_keys", Help: "Auth signing keys cached; 0 means no token can be verified.",
+	}, func() float64 { return float64(count()) }))
+}
+
 func newMetrics() *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),

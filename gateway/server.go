@@ -28,7 +28,6 @@ type gateway struct {
 	log         *slog.Logger
 	dapr        *sidecar.Client
 	ips         *clientip.Resolver
-	keys        *identity.Keys
 	verifier    *identity.Verifier
 	revocations *identity.Revocations
 	limiter     *ratelimit.Limiter // per user, or per IP when anonymous
@@ -49,9 +48,13 @@ func (g *gateway) routes() *fiber.App {
 	app.Use(g.metrics.middleware(), securityHeaders(g.cfg.HSTS), g.cors())
 
 	app.Get("/health", health.Live(name))
+	// Ready when the gateway can reach its sidecar. Auth's keys are not a
+	// condition: without them public routes still work, and a fleet-wide
+	// "not ready" while auth is down would take anonymous browsing down too.
+	// The key count is the gateway_jwks_keys gauge.
 	app.Get("/ready", health.Ready(name, g.cfg.HealthTimeout, health.Check{
-		Name:  "jwks",
-		Probe: func(context.Context) error { return g.keysLoaded() },
+		Name:  "sidecar",
+		Probe: g.dapr.Outbound,
 	}))
 	app.Get("/health/services", servicesHealth(g.dapr, upstreams, g.cfg.HealthTimeout))
 	app.Get("/info", info(g.cfg.Version))

@@ -36,7 +36,13 @@ func gatewayEnv(t *testing.T, signer *testjwt.Signer, opts ...testenv.Option) *t
 		testenv.WithEcho("product"),
 		testenv.WithEcho("inventory"),
 	}, opts...)
-	return testenv.Start(t, stack.Apps, opts...)
+	env := testenv.Start(t, stack.Apps, opts...)
+	// The gateway serves before it has auth's keys; wait until it has them.
+	probe := signer.Access("probe", "probe")
+	waitFor(t, "the gateway to hold auth's keys", func() bool {
+		return do(t, env, call{method: http.MethodGet, path: "/api/v1/users/probe", header: bearer(probe)}).status == http.StatusOK
+	})
+	return env
 }
 
 type call struct {
@@ -550,6 +556,9 @@ func TestGatewayRevocation(t *testing.T) {
 		require.NoError(t, env.StopApp("gateway"))
 		require.NoError(t, env.StartApp("gateway"))
 		require.NoError(t, env.WaitAppReady(t.Context(), "gateway"))
+		// Once it verifies tokens again (it has auth's keys)...
+		waitFor(t, "keys loaded", func() bool { return status(kept) == http.StatusOK })
+		// ...the replayed revocations are in force.
 		require.Eventually(t, func() bool {
 			return status(ended) == http.StatusUnauthorized && status(userToken) == http.StatusUnauthorized
 		}, 5*time.Second, 100*time.Millisecond)

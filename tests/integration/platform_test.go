@@ -81,6 +81,7 @@ func TestPlatform(t *testing.T) {
 	t.Run("the gateway answers its own health and info", func(t *testing.T) {
 		var info map[string]any
 		assert.Equal(t, http.StatusOK, getJSON(t, "gateway", env.URL("gateway")+"/health", nil, nil))
+		assert.Equal(t, http.StatusOK, getJSON(t, "gateway", env.URL("gateway")+"/ready", nil, nil))
 		assert.Equal(t, http.StatusOK, getJSON(t, "gateway", env.URL("gateway")+"/info", nil, &info))
 		assert.ElementsMatch(t, []string{"name", "version", "timestamp"}, keys(info), "no internal addresses")
 	})

@@ -68,16 +68,8 @@ func (c *Client) WaitOutbound(ctx context.Context) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		req, err := c.NewRequest(ctx, http.MethodGet, "/v1.0/healthz/outbound", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
-				return nil
-			}
+		if c.Outbound(ctx) == nil {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
@@ -85,6 +77,23 @@ func (c *Client) WaitOutbound(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Outbound reports whether the sidecar's APIs answer (healthz/outbound).
+func (c *Client) Outbound(ctx context.Context) error {
+	req, err := c.NewRequest(ctx, http.MethodGet, "/v1.0/healthz/outbound", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("sidecar: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sidecar: HTTP %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // StateStoreAnswers reads a probe key from store: any answer from the store
