@@ -347,51 +347,65 @@ func TestGatewayIdentity(t *testing.T) {
 
 func TestGatewayRateLimits(t *testing.T) {
 	signer := testjwt.NewSigner("test-key")
-	env := gatewayEnv(t, signer, testenv.WithEnv("gateway",
+	// The test stands behind a trusted proxy (itself), so each subtest can
+	// be a client of its own through X-Forwarded-For.
+	env := gatewayEnv(t, signer, testenv.WithEnv("gateway", "TRUSTED_PROXIES=127.0.0.1",
 		"RATE_LIMIT_RPS=0.1", "RATE_LIMIT_BURST=5", "AUTH_RATE_LIMIT_RPS=0.1", "AUTH_RATE_LIMIT_BURST=2"))
+	from := func(ip string, h map[string]string) map[string]string {
+		if h == nil {
+			h = map[string]string{}
+		}
+		h["X-Forwarded-For"] = ip
+		return h
+	}
 
 	t.Run("anonymous requests are limited per IP, with headers on every answer", func(t *testing.T) {
 		for i := range 5 {
-			a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products"})
+			a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products", header: from("198.51.100.1", nil)})
 			require.Equal(t, http.StatusOK, a.status)
 			assert.Equal(t, "5", a.header.Get("RateLimit-Limit"))
 			assert.Equal(t, strconv.Itoa(4-i), a.header.Get("RateLimit-Remaining"))
 			assert.NotEmpty(t, a.header.Get("RateLimit-Reset"))
 		}
-		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products"})
+		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products", header: from("198.51.100.1", nil)})
 		assert.Equal(t, http.StatusTooManyRequests, a.status)
 		assert.Equal(t, "RATE_LIMITED", a.errorCode(t))
 		assert.Equal(t, "0", a.header.Get("RateLimit-Remaining"))
 		retry, err := strconv.Atoi(a.header.Get("Retry-After"))
 		require.NoError(t, err)
 		assert.InDelta(t, 10, retry, 1)
+
+		other := do(t, env, call{method: http.MethodGet, path: "/api/v1/products", header: from("198.51.100.2", nil)})
+		assert.Equal(t, http.StatusOK, other.status, "another client has its own budget")
+		spoofed := do(t, env, call{method: http.MethodGet, path: "/api/v1/products", header: from("203.0.113.9, 198.51.100.1", nil)})
+		assert.Equal(t, http.StatusTooManyRequests, spoofed.status, "only the right-most untrusted hop counts")
 	})
 
 	t.Run("an authenticated user has a budget of their own", func(t *testing.T) {
 		token := signer.Access("user-7", "s-7")
 		for range 5 {
-			a := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me", header: bearer(token)})
+			a := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me", header: from("198.51.100.1", bearer(token))})
 			require.Equal(t, http.StatusOK, a.status, "the IP's exhausted budget does not apply")
 		}
-		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me", header: bearer(token)})
-		assert.Equal(t, http.StatusTooManyRequests, a.status)
-		other := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me", header: bearer(signer.Access("user-8", "s-8"))})
+		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me", header: from("198.51.100.3", bearer(token))})
+		assert.Equal(t, http.StatusTooManyRequests, a.status, "the user's budget follows them across IPs")
+		other := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me", header: from("198.51.100.1", bearer(signer.Access("user-8", "s-8")))})
 		assert.Equal(t, http.StatusOK, other.status)
 	})
 
 	t.Run("login, register and refresh share a stricter budget", func(t *testing.T) {
 		for _, path := range []string{"/api/v1/auth/login", "/api/v1/auth/register"} {
-			a := do(t, env, call{method: http.MethodPost, path: path, body: "{}"})
+			a := do(t, env, call{method: http.MethodPost, path: path, body: "{}", header: from("198.51.100.4", nil)})
 			require.Equal(t, http.StatusOK, a.status, path)
 			assert.Equal(t, "2", a.header.Get("RateLimit-Limit"))
 		}
-		a := do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/refresh-token", body: "{}"})
+		a := do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/refresh-token", body: "{}", header: from("198.51.100.4", nil)})
 		assert.Equal(t, http.StatusTooManyRequests, a.status)
 	})
 
 	t.Run("health is never limited", func(t *testing.T) {
 		for range 10 {
-			assert.Equal(t, http.StatusOK, do(t, env, call{method: http.MethodGet, path: "/health"}).status)
+			assert.Equal(t, http.StatusOK, do(t, env, call{method: http.MethodGet, path: "/health", header: from("198.51.100.1", nil)}).status)
 		}
 	})
 }
