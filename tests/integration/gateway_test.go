@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -202,6 +203,23 @@ func TestGatewayRouting(t *testing.T) {
 		}
 	})
 
+	t.Run("Prometheus metrics on the admin port, by route and status", func(t *testing.T) {
+		do(t, env, call{method: http.MethodGet, path: "/api/v1/users/me"}) // a 401
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", env.Ports("gateway").Admin))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		body := string(raw)
+		assert.Contains(t, body, `gateway_requests_total{method="GET",route="/api/v1/products",status="200"}`)
+		assert.Contains(t, body, `gateway_request_duration_seconds_bucket{route="/api/v1/products",status="200"`)
+		assert.Contains(t, body, `gateway_auth_rejected_total{reason="missing token"}`)
+		assert.Contains(t, body, "gateway_jwks_keys 1")
+		resp, err = http.Get(env.URL("gateway") + "/metrics")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "not on the public port")
+	})
+
 	t.Run("/info names the gateway and nothing internal", func(t *testing.T) {
 		a := do(t, env, call{method: http.MethodGet, path: "/info"})
 		assert.Equal(t, http.StatusOK, a.status)
@@ -245,6 +263,33 @@ func seenCount(t *testing.T, env *testenv.Env, token, id string) int {
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	require.Eventually(t, cond, 30*time.Second, 100*time.Millisecond, what)
+}
+
+func TestGatewayDrainsOnShutdown(t *testing.T) {
+	signer := testjwt.NewSigner("test-key")
+	env := gatewayEnv(t, signer)
+	token := signer.Access("user-1", "session-1")
+
+	done := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, env.URL("gateway")+"/api/v1/products/slow", nil)
+		req.Header.Set("X-Echo-Sleep", "2s")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{status: -1, body: []byte(err.Error())}
+			return
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		done <- answer{status: resp.StatusCode, body: raw}
+	}()
+	time.Sleep(500 * time.Millisecond) // the request is in flight
+	require.NoError(t, env.StopAppOnly("gateway"), "SIGTERM, and the gateway exits on its own")
+	a := <-done
+	assert.Equal(t, http.StatusOK, a.status, "the in-flight request finished: %s", a.body)
+	_, err := http.Get(env.URL("gateway") + "/health")
+	assert.Error(t, err, "no new connections after shutdown")
 }
 
 func TestGatewayIdentity(t *testing.T) {
