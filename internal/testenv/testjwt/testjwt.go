@@ -67,9 +67,13 @@ func Claims(user, session string) jwt.MapClaims {
 
 // Sign signs claims with EdDSA and the signer's kid.
 func (s *Signer) Sign(claims jwt.MapClaims) string {
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	return s.sign(jwt.SigningMethodEdDSA, s.priv, claims)
+}
+
+func (s *Signer) sign(method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t := jwt.NewWithClaims(method, claims)
 	t.Header["kid"] = s.KID
-	out, err := t.SignedString(s.priv)
+	out, err := t.SignedString(key)
 	if err != nil {
 		panic(err)
 	}
@@ -81,25 +85,13 @@ func (s *Signer) Access(user, session string) string { return s.Sign(Claims(user
 
 // AlgNone is claims with no signature at all.
 func (s *Signer) AlgNone(claims jwt.MapClaims) string {
-	t := jwt.NewWithClaims(jwt.SigningMethodNone, claims)
-	t.Header["kid"] = s.KID
-	out, err := t.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	if err != nil {
-		panic(err)
-	}
-	return out
+	return s.sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims)
 }
 
 // HS256WithPublicKey is the classic confusion attack: an HMAC signed with
 // the verifier's public key bytes as the secret.
 func (s *Signer) HS256WithPublicKey(claims jwt.MapClaims) string {
-	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
-	t.Header["kid"] = s.KID
-	out, err := t.SignedString([]byte(s.pub))
-	if err != nil {
-		panic(err)
-	}
-	return out
+	return s.sign(jwt.SigningMethodHS256, []byte(s.pub), claims)
 }
 
 // Tampered changes the payload of a valid token (here: the role) and keeps
