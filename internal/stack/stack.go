@@ -165,29 +165,47 @@ func (s *Stack) startSentry(ctx context.Context) error {
 
 // StartApp starts app and its sidecar (again, after StopApp), keeping the
 // tokens of an earlier start so the other parts need not change.
-func (s *Stack) StartApp(app string) error {
+//
+// name is an app-id, or app-id#replica for another replica of that app
+// (see AddReplica).
+func (s *Stack) StartApp(name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := s.nodes[app]
+	app, _, _ := strings.Cut(name, "#")
+	n := s.nodes[name]
 	if n == nil {
 		n = &node{appToken: randomToken(), apiToken: randomToken()}
-		s.nodes[app] = n
+		s.nodes[name] = n
 	}
-	ports, ok := s.opts.Ports[app]
+	ports, ok := s.opts.Ports[name]
 	if !ok {
-		return fmt.Errorf("no ports for app %q", app)
+		return fmt.Errorf("no ports for %q", name)
 	}
 	var err error
 	if n.daprd == nil || n.daprd.exited() {
-		n.daprd, err = startProcess(app+"-daprd", s.opts.Bins.Daprd, s.daprdArgs(app, ports), s.daprdEnv(n), s.LogFile(app+"-daprd"))
+		n.daprd, err = startProcess(name+"-daprd", s.opts.Bins.Daprd, s.daprdArgs(app, ports), s.daprdEnv(n), s.LogFile(name+"-daprd"))
 		if err != nil {
 			return err
 		}
 	}
 	if n.app == nil || n.app.exited() {
-		n.app, err = startProcess(app, s.opts.Bins.app(app), nil, s.appEnv(app, ports, n), s.LogFile(app))
+		n.app, err = startProcess(name, s.opts.Bins.app(app), nil, s.appEnv(app, ports, n), s.LogFile(name))
 	}
 	return err
+}
+
+// AddReplica runs one more replica of app, named app#replica, beside its own
+// sidecar on ports of its own, and waits until it is ready.
+func (s *Stack) AddReplica(ctx context.Context, app, replica string, ports Ports) (string, error) {
+	name := app + "#" + replica
+	s.mu.Lock()
+	s.opts.Ports[name] = ports
+	s.opts.Apps = append(s.opts.Apps, name)
+	s.mu.Unlock()
+	if err := s.StartApp(name); err != nil {
+		return name, err
+	}
+	return name, s.WaitAppReady(ctx, name)
 }
 
 func (s *Stack) daprdArgs(app string, p Ports) []string {
@@ -315,8 +333,9 @@ func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make([]error, len(s.opts.Apps))
-	for i, app := range s.opts.Apps {
+	apps := s.Apps()
+	errs := make([]error, len(apps))
+	for i, app := range apps {
 		wg.Go(func() { errs[i] = s.WaitAppReady(ctx, app) })
 	}
 	wg.Wait()
@@ -330,7 +349,7 @@ func (s *Stack) WaitAppReady(ctx context.Context, app string) error {
 	if err != nil {
 		return err
 	}
-	p := s.opts.Ports[app]
+	p := s.Ports(app)
 	if err := waitHTTP(ctx, n.daprd, fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", p.HTTP), nil); err == nil {
 		err = waitHTTP(ctx, n.app, fmt.Sprintf("http://127.0.0.1:%d/ready", p.App), http.Header{"Dapr-Api-Token": {n.appToken}})
 	}
@@ -346,10 +365,18 @@ func (s *Stack) LogFile(name string) string {
 }
 
 // Ports returns app's ports.
-func (s *Stack) Ports(app string) Ports { return s.opts.Ports[app] }
+func (s *Stack) Ports(app string) Ports {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Ports[app]
+}
 
-// Apps returns the apps this stack runs.
-func (s *Stack) Apps() []string { return slices.Clone(s.opts.Apps) }
+// Apps returns the apps (and replicas) this stack runs.
+func (s *Stack) Apps() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.opts.Apps)
+}
 
 // DaprAPIToken is the token app's sidecar expects from app.
 func (s *Stack) DaprAPIToken(app string) string {

@@ -82,6 +82,26 @@ func Start(t *testing.T, apps []string, opts ...Option) *Env {
 	return env
 }
 
+// AddReplica runs another replica of app (app#replica) on free ports.
+func (e *Env) AddReplica(app, replica string) string {
+	e.t.Helper()
+	var ports [6]int
+	for i := range ports {
+		p, err := stack.FreePort()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		ports[i] = p
+	}
+	name, err := e.Stack.AddReplica(e.t.Context(), app, replica, stack.Ports{
+		App: ports[0], HTTP: ports[1], GRPC: ports[2], Internal: ports[3], Metrics: ports[4], Admin: ports[5],
+	})
+	if err != nil {
+		e.t.Fatalf("replica %s: %v", name, err)
+	}
+	return name
+}
+
 // URL is the address of app's own port (for the gateway: the public API).
 func (e *Env) URL(app string) string {
 	return fmt.Sprintf("http://127.0.0.1:%d", e.Ports(app).App)
