@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/qeetmart/qeetmart/internal/authtoken"
 )
 
 // Identity is who a verified access token says the caller is.
@@ -15,15 +17,6 @@ type Identity struct {
 	SessionID string
 	Email     string
 	Role      string
-}
-
-// Claims are the claims auth puts in its tokens.
-type Claims struct {
-	jwt.RegisteredClaims
-	SessionID string `json:"sid"`
-	Email     string `json:"email"`
-	Role      string `json:"role"`
-	Type      string `json:"typ"` // access or refresh
 }
 
 // Errors a token can fail with; all mean 401.
@@ -50,7 +43,7 @@ func NewVerifier(keys *Keys, revocations *Revocations, issuer, audience string, 
 		keys:        keys,
 		revocations: revocations,
 		parser: jwt.NewParser(
-			jwt.WithValidMethods(algorithms),
+			jwt.WithValidMethods(authtoken.Algorithms),
 			jwt.WithIssuer(issuer),
 			jwt.WithAudience(audience),
 			jwt.WithLeeway(leeway),
@@ -62,7 +55,7 @@ func NewVerifier(keys *Keys, revocations *Revocations, issuer, audience string, 
 
 // Verify returns the token's identity, or why it is not acceptable.
 func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
-	var claims Claims
+	var claims authtoken.Claims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		alg, key, err := v.keys.Lookup(ctx, kid)
@@ -79,7 +72,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	if claims.Type != "access" {
+	if claims.Type != authtoken.TypeAccess {
 		return Identity{}, ErrNotAccess
 	}
 	if claims.Subject == "" {

@@ -1,0 +1,176 @@
+package domain
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/qeetmart/qeetmart/internal/authtoken"
+)
+
+// SigningKey is one Ed25519 key. The newest key that is not retired signs;
+// a retired key stays published until every token it signed has expired.
+type SigningKey struct {
+	KID       string             `json:"kid"`
+	Private   ed25519.PrivateKey `json:"private"`
+	CreatedAt time.Time          `json:"createdAt"`
+	RetiredAt time.Time          `json:"retiredAt,omitzero"`
+}
+
+// NewSigningKey makes a key whose kid is its RFC 7638 thumbprint.
+func NewSigningKey(now time.Time) (SigningKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("generate key: %w", err)
+	}
+	thumb, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("thumbprint: %w", err)
+	}
+	return SigningKey{KID: base64.RawURLEncoding.EncodeToString(thumb), Private: priv, CreatedAt: now}, nil
+}
+
+// KeyRing is auth's set of signing keys.
+type KeyRing struct {
+	Keys []SigningKey `json:"keys"`
+}
+
+// ErrNoSigningKey means the ring has no active key.
+var ErrNoSigningKey = errors.New("no active signing key")
+
+// Active is the key that signs new tokens: the newest one not retired.
+func (r KeyRing) Active() (SigningKey, error) {
+	var best SigningKey
+	for _, k := range r.Keys {
+		if k.RetiredAt.IsZero() && k.CreatedAt.After(best.CreatedAt) {
+			best = k
+		}
+	}
+	if best.KID == "" {
+		return best, ErrNoSigningKey
+	}
+	return best, nil
+}
+
+// Rotate adds a new active key and retires the others from signing.
+func (r *KeyRing) Rotate(now time.Time) (SigningKey, error) {
+	k, err := NewSigningKey(now)
+	if err != nil {
+		return k, err
+	}
+	for i := range r.Keys {
+		if r.Keys[i].RetiredAt.IsZero() {
+			r.Keys[i].RetiredAt = now
+		}
+	}
+	r.Keys = append(r.Keys, k)
+	return k, nil
+}
+
+// Prune drops keys retired longer ago than the longest token lifetime: no
+// live token can carry their kid.
+func (r *KeyRing) Prune(now time.Time, longestToken time.Duration) {
+	kept := r.Keys[:0]
+	for _, k := range r.Keys {
+		if k.RetiredAt.IsZero() || now.Sub(k.RetiredAt) < longestToken {
+			kept = append(kept, k)
+		}
+	}
+	r.Keys = kept
+}
+
+// JWKS is the public half of every key still in the ring.
+func (r KeyRing) JWKS() jose.JSONWebKeySet {
+	set := jose.JSONWebKeySet{Keys: make([]jose.JSONWebKey, 0, len(r.Keys))}
+	for _, k := range r.Keys {
+		set.Keys = append(set.Keys, jose.JSONWebKey{
+			Key: k.Private.Public(), KeyID: k.KID, Algorithm: "EdDSA", Use: "sig",
+		})
+	}
+	return set
+}
+
+func (r KeyRing) public(kid string) (ed25519.PublicKey, bool) {
+	for _, k := range r.Keys {
+		if k.KID == kid {
+			return k.Private.Public().(ed25519.PublicKey), true
+		}
+	}
+	return nil, false
+}
+
+// TokenConfig is how tokens are made.
+type TokenConfig struct {
+	Issuer, Audience string
+	AccessTTL        time.Duration // 15 min
+	RefreshTTL       time.Duration // 7 days, sliding
+	AbsoluteTTL      time.Duration // 30 days from login, whatever the sliding
+}
+
+// Issued is one signed token and what the store must remember of it.
+type Issued struct {
+	Token     string
+	ID        string // jti
+	ExpiresAt time.Time
+}
+
+// Sign makes a token of typ for user within session, valid from now.
+func (c TokenConfig) Sign(key SigningKey, u User, sessionID, typ string, now time.Time, expires time.Time) (Issued, error) {
+	jti, err := RandomID()
+	if err != nil {
+		return Issued{}, err
+	}
+	claims := authtoken.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   u.ID,
+			Issuer:    c.Issuer,
+			Audience:  jwt.ClaimStrings{c.Audience},
+			IssuedAt:  jwt.NewNumericDate(now),
+			NotBefore: jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(expires),
+			ID:        jti,
+		},
+		SessionID: sessionID, Email: u.Email, Role: u.Role, Type: typ,
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	t.Header["kid"] = key.KID
+	signed, err := t.SignedString(key.Private)
+	if err != nil {
+		return Issued{}, fmt.Errorf("sign: %w", err)
+	}
+	return Issued{Token: signed, ID: jti, ExpiresAt: expires}, nil
+}
+
+// ErrInvalidRefresh covers every reason a presented refresh token is not
+// one of ours: bad signature, wrong type, expired, malformed.
+var ErrInvalidRefresh = errors.New("refresh token is invalid")
+
+// ParseRefresh verifies a refresh token against the ring and returns its
+// claims. An access token is refused here, as a refresh token is refused
+// as a bearer token at the gateway.
+func (c TokenConfig) ParseRefresh(token string, ring KeyRing, now time.Time) (authtoken.Claims, error) {
+	var claims authtoken.Claims
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{"EdDSA"}),
+		jwt.WithIssuer(c.Issuer), jwt.WithAudience(c.Audience),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return now }),
+	)
+	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		if key, ok := ring.public(kid); ok {
+			return key, nil
+		}
+		return nil, ErrInvalidRefresh
+	})
+	if err != nil || claims.Type != authtoken.TypeRefresh || claims.SessionID == "" || claims.ID == "" {
+		return claims, ErrInvalidRefresh
+	}
+	return claims, nil
+}
