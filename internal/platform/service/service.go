@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -25,14 +26,17 @@ type Spec struct {
 	Name        string   // the Dapr app-id
 	DefaultPort int      // used when PORT is unset
 	Stores      []string // Dapr state stores /ready checks
-	// Routes registers the service's API. Deps carries what handlers need.
-	Routes func(r fiber.Router, d Deps)
+	// Routes sets the service up and registers its API before the service
+	// serves; Deps carries what handlers need. An error stops the start.
+	Routes func(ctx context.Context, r fiber.Router, d Deps) error
 }
 
 // Deps are the dependencies a service's handlers receive explicitly.
 type Deps struct {
 	Config  config.Common
+	Environ []string // for the service's own settings (config.Load)
 	Sidecar *sidecar.Client
+	Log     *slog.Logger
 }
 
 // Settings are the environment variables the skeleton reads.
@@ -79,7 +83,9 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	app.Get("/health", health.Live(spec.Name))
 	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
 	if spec.Routes != nil {
-		spec.Routes(app, Deps{Config: cfg.Common, Sidecar: dapr})
+		if err := spec.Routes(ctx, app, Deps{Config: cfg.Common, Environ: environ, Sidecar: dapr, Log: log}); err != nil {
+			return fmt.Errorf("%s: %w", spec.Name, err)
+		}
 	}
 
 	if err := web.Serve(ctx, app, cfg.Addr(), cfg.ShutdownTimeout, log); err != nil {

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -112,4 +113,18 @@ func toError(err error) (e *Error, internal bool) {
 		}
 	}
 	return NewError(http.StatusInternalServerError, CodeInternal, "internal server error"), true
+}
+
+// CodeValidation is a request whose fields break the rules; details name them.
+const CodeValidation = "VALIDATION_FAILED"
+
+var errMalformedBody = NewError(http.StatusBadRequest, CodeBadRequest, "Malformed request body")
+
+// DecodeJSON reads the request body into v. Unknown fields are ignored;
+// malformed JSON or wrong types are a 400 in the envelope.
+func DecodeJSON(c fiber.Ctx, v any) error {
+	if err := json.Unmarshal(c.Body(), v); err != nil {
+		return errMalformedBody.WithCause(err)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"strconv"
@@ -66,7 +67,7 @@ func main() {
 	service.Main(service.Spec{
 		Name:        app,
 		DefaultPort: 4999,
-		Routes: func(r fiber.Router, _ service.Deps) {
+		Routes: func(_ context.Context, r fiber.Router, _ service.Deps) error {
 			if jwks != "" {
 				r.Get("/.well-known/jwks.json", func(c fiber.Ctx) error {
 					c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
@@ -77,6 +78,7 @@ func main() {
 			// those would read as a malformed subscription list.
 			r.All("/dapr/*", func(c fiber.Ctx) error { return fiber.ErrNotFound })
 			r.All("/*", func(c fiber.Ctx) error { return echo(c, app, seen) })
+			return nil
 		},
 	})
 }

@@ -1,0 +1,141 @@
+// Package statestore reads and writes one Dapr state store through the
+// sidecar's HTTP state API. HTTP, not the SDK's gRPC: it stores JSON values
+// as JSONB in PostgreSQL (gRPC transactions store base64), so the data stays
+// readable with SQL for read models.
+package statestore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
+)
+
+// ErrConflict means a write lost a race: the ETag no longer matched, or a
+// create found the key already there.
+var ErrConflict = errors.New("state conflict")
+
+// Store is one named state store.
+type Store struct {
+	dapr *sidecar.Client
+	name string
+}
+
+// New returns the store called name, reached through dapr.
+func New(dapr *sidecar.Client, name string) *Store { return &Store{dapr: dapr, name: name} }
+
+// Get reads key into v. found is false when the key does not exist.
+func (s *Store) Get(ctx context.Context, key string, v any) (etag string, found bool, err error) {
+	resp, err := s.do(ctx, http.MethodGet, "/"+url.PathEscape(key), nil)
+	if err != nil {
+		return "", false, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusNoContent:
+		return "", false, nil
+	case http.StatusOK:
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			return "", false, fmt.Errorf("state %s/%s: decode: %w", s.name, key, err)
+		}
+		return resp.Header.Get("ETag"), true, nil
+	}
+	return "", false, stateError(resp, "get "+key)
+}
+
+// Op is one write in a transaction.
+type Op struct {
+	Key    string
+	Value  any    // nil: delete
+	ETag   string // "" and Create false: write whatever is there
+	Create bool   // insert only if the key is absent (first-write, no ETag)
+	TTL    int    // seconds; 0 keeps no expiry
+}
+
+// Save writes one key.
+func (s *Store) Save(ctx context.Context, op Op) error { return s.Transact(ctx, op) }
+
+// Transact applies ops atomically (PostgreSQL: one database transaction).
+// A lost race on any op (ETag mismatch, create on an existing key) fails
+// them all with ErrConflict.
+func (s *Store) Transact(ctx context.Context, ops ...Op) error {
+	type request struct {
+		Key      string            `json:"key"`
+		Value    any               `json:"value,omitempty"`
+		ETag     string            `json:"etag,omitempty"`
+		Metadata map[string]string `json:"metadata,omitempty"`
+		Options  map[string]string `json:"options,omitempty"`
+	}
+	type operation struct {
+		Operation string  `json:"operation"`
+		Request   request `json:"request"`
+	}
+	body := struct {
+		Operations []operation `json:"operations"`
+	}{}
+	for _, op := range ops {
+		r := request{Key: op.Key, Value: op.Value, ETag: op.ETag}
+		if op.Create || op.ETag != "" {
+			r.Options = map[string]string{"concurrency": "first-write"}
+		}
+		if op.TTL > 0 {
+			r.Metadata = map[string]string{"ttlInSeconds": strconv.Itoa(op.TTL)}
+		}
+		kind := "upsert"
+		if op.Value == nil {
+			kind = "delete"
+		}
+		body.Operations = append(body.Operations, operation{Operation: kind, Request: r})
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := s.dapr.NewRequest(ctx, http.MethodPost, "/v1.0/state/"+url.PathEscape(s.name)+"/transaction", bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.dapr.Do(req)
+	if err != nil {
+		return fmt.Errorf("state %s: transaction: %w", s.name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	return stateError(resp, "transaction")
+}
+
+func (s *Store) do(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := s.dapr.NewRequest(ctx, method, "/v1.0/state/"+url.PathEscape(s.name)+path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.dapr.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("state %s: %w", s.name, err)
+	}
+	return resp, nil
+}
+
+// stateError classifies daprd's answer. PostgreSQL reports a first-write
+// that found the key taken as a generic failure ("no item was updated"),
+// not as an ETag mismatch; both mean a lost race.
+func stateError(resp *http.Response, what string) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	msg := string(raw)
+	if resp.StatusCode == http.StatusConflict || strings.Contains(msg, "no item was updated") ||
+		strings.Contains(strings.ToLower(msg), "etag") {
+		return fmt.Errorf("%w: %s", ErrConflict, msg)
+	}
+	return fmt.Errorf("state %s: HTTP %d: %s", what, resp.StatusCode, msg)
+}
