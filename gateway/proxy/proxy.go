@@ -168,7 +168,11 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 		finish()
 		defer buffers.Put(buf)
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			return c.Send(head[:n]) // Send copies
+			// SetBody copies: the buffer goes back to the pool when we
+			// return, while fasthttp writes the answer later. (c.Send
+			// keeps a reference: one client's body in another's answer.)
+			c.Response().SetBody(head[:n])
+			return nil
 		}
 		return unavailable(r.App, rerr)
 	}
