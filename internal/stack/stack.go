@@ -222,8 +222,11 @@ func (s *Stack) daprdArgs(app string, p Ports) []string {
 		"--config", s.res.ConfigFile,
 		"--enable-mtls", "--sentry-address", fmt.Sprintf("127.0.0.1:%d", s.opts.Sentry.GRPC),
 		// daprd probes the app's liveness, so calls to a dead app fail fast.
+		// A refused connection fails a probe at once; the 1.5 s probe
+		// timeout (it must stay under the interval) and threshold 2 keep a
+		// busy, not dead, app from being cut off.
 		"--enable-app-health-check", "--app-health-check-path", "/health",
-		"--app-health-probe-interval", "1", "--app-health-threshold", "2",
+		"--app-health-probe-interval", "2", "--app-health-probe-timeout", "1500", "--app-health-threshold", "2",
 		"--dapr-graceful-shutdown-seconds", "2",
 		"--log-as-json", "--log-level", s.opts.LogLevel,
 	}
@@ -350,7 +353,8 @@ func (s *Stack) WaitAppReady(ctx context.Context, app string) error {
 		return err
 	}
 	p := s.Ports(app)
-	if err := waitHTTP(ctx, n.daprd, fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", p.HTTP), nil); err == nil {
+	err = waitHTTP(ctx, n.daprd, fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", p.HTTP), nil)
+	if err == nil {
 		err = waitHTTP(ctx, n.app, fmt.Sprintf("http://127.0.0.1:%d/ready", p.App), http.Header{"Dapr-Api-Token": {n.appToken}})
 	}
 	if err != nil {
