@@ -52,7 +52,7 @@ func TestAuthFlows(t *testing.T) {
 		for k, v := range header {
 			h[k] = v
 		}
-		return do(t, env, call{method: http.MethodPost, path: path, body: jsonBody(t, body), header: h})
+		return do(t, env, call{method: http.MethodPost, path: path, body: jsonBody(t, body), header: h, contract: "auth"})
 	}
 	const password = "correct horse battery staple"
 
@@ -68,7 +68,7 @@ func TestAuthFlows(t *testing.T) {
 		waitFor(t, "the gateway to know the new key", func() bool {
 			return do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(registered.AccessToken)}).status == http.StatusOK
 		})
-		a = do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(registered.AccessToken)})
+		a = do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(registered.AccessToken), contract: "auth"})
 		require.NoError(t, json.Unmarshal(a.body, &me))
 		assert.Equal(t, "ann@example.com", me.Email, "trimmed and lower-cased")
 		assert.Equal(t, "USER", me.Role, "a role in the request is ignored")
@@ -92,7 +92,7 @@ func TestAuthFlows(t *testing.T) {
 			{`{"email":"bob@example.com"}`, "password"},
 		}
 		for _, tt := range tests {
-			a := do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/register", body: tt.body, header: map[string]string{"Content-Type": "application/json"}})
+			a := do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/register", body: tt.body, header: map[string]string{"Content-Type": "application/json"}, contract: "auth"})
 			assert.Equal(t, http.StatusBadRequest, a.status, tt.body)
 			assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t), tt.body)
 			assert.Contains(t, string(a.body), `"`+tt.field+`"`, tt.body)

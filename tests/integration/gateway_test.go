@@ -49,6 +49,7 @@ func gatewayEnv(t *testing.T, signer *testjwt.Signer, opts ...testenv.Option) *t
 type call struct {
 	method, path, body string
 	header             map[string]string
+	contract           string // check the answer against this program's contract
 }
 
 type answer struct {
@@ -91,6 +92,9 @@ func do(t *testing.T, env *testenv.Env, c call) answer {
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
+	if c.contract != "" {
+		contractOf(t, c.contract).Check(t, req, resp)
+	}
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return answer{status: resp.StatusCode, header: resp.Header, body: raw}
