@@ -2,20 +2,47 @@ package stack
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// Ports handed out by FreePort come from below the kernel's ephemeral range
+// (32768 and up by default): a port that ":0" found free can be taken a
+// moment later by any outgoing connection (a sidecar's to PostgreSQL, say)
+// before daprd binds it.
+const (
+	portLow  = 20000
+	portHigh = 32000
+)
+
+var (
+	portsMu sync.Mutex
+	given   = map[int]bool{} // never hand out one port twice in a process
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago and
+// outside the ephemeral range.
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		port := portLow + rand.IntN(portHigh-portLow)
+		if given[port] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		given[port] = true
+		return port, nil
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free port in %d-%d", portLow, portHigh)
 }
 
 // Ephemeral describes a throw-away stack for tests and benchmarks: free

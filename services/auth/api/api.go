@@ -89,15 +89,24 @@ func (h handlers) login(c fiber.Ctx) error {
 	return c.JSON(pair)
 }
 
-func (h handlers) refresh(c fiber.Ctx) error {
+// refreshToken reads the {refreshToken} body refresh and logout share.
+func refreshToken(c fiber.Ctx) (string, error) {
 	var req refreshRequest
 	if err := web.DecodeJSON(c, &req); err != nil {
-		return err
+		return "", err
 	}
 	if fields := required(map[string]string{"refreshToken": req.RefreshToken}); fields != nil {
-		return answer(fields)
+		return "", answer(fields)
 	}
-	pair, err := h.auth.Refresh(c.Context(), req.RefreshToken)
+	return req.RefreshToken, nil
+}
+
+func (h handlers) refresh(c fiber.Ctx) error {
+	token, err := refreshToken(c)
+	if err != nil {
+		return err
+	}
+	pair, err := h.auth.Refresh(c.Context(), token)
 	if err != nil {
 		return answer(err)
 	}
@@ -105,14 +114,11 @@ func (h handlers) refresh(c fiber.Ctx) error {
 }
 
 func (h handlers) logout(c fiber.Ctx) error {
-	var req refreshRequest
-	if err := web.DecodeJSON(c, &req); err != nil {
+	token, err := refreshToken(c)
+	if err != nil {
 		return err
 	}
-	if fields := required(map[string]string{"refreshToken": req.RefreshToken}); fields != nil {
-		return answer(fields)
-	}
-	if err := h.auth.Logout(c.Context(), req.RefreshToken); err != nil {
+	if err := h.auth.Logout(c.Context(), token); err != nil {
 		return answer(err)
 	}
 	return c.JSON(fiber.Map{"message": "Logged out successfully"})
