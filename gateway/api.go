@@ -68,7 +68,7 @@ func (g *gateway) api(c fiber.Ctx) error {
 		// so Dapr never replays a request that is unsafe to repeat.
 		app += "." + g.cfg.Namespace
 	}
-	err := g.forwarder().Forward(c, proxy.Request{
+	err := g.proxy.Forward(c, proxy.Request{
 		App:       app,
 		Path:      target.Path,
 		Caller:    callerHeaders(id),
@@ -82,8 +82,6 @@ func (g *gateway) api(c fiber.Ctx) error {
 	}
 	return err
 }
-
-func (g *gateway) forwarder() *proxy.Forwarder { return &proxy.Forwarder{Sidecar: g.dapr} }
 
 // authenticate returns the verified identity of a bearer token, nil and no
 // error when there is none, or why the token presented is not acceptable.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/qeetmart/qeetmart/gateway/clientip"
 	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/gateway/proxy"
 	"github.com/qeetmart/qeetmart/gateway/ratelimit"
 	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
@@ -103,6 +104,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		cfg:         cfg,
 		log:         log,
 		dapr:        dapr,
+		proxy:       &proxy.Forwarder{Sidecar: dapr},
 		ips:         ips,
 		verifier:    identity.NewVerifier(keys, revocations, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTLeeway),
 		revocations: revocations,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/qeetmart/qeetmart/gateway/clientip"
 	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/gateway/proxy"
 	"github.com/qeetmart/qeetmart/gateway/ratelimit"
 	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
@@ -27,6 +28,7 @@ type gateway struct {
 	cfg         Config
 	log         *slog.Logger
 	dapr        *sidecar.Client
+	proxy       *proxy.Forwarder
 	ips         *clientip.Resolver
 	verifier    *identity.Verifier
 	revocations *identity.Revocations
