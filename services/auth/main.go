@@ -30,6 +30,9 @@ type Config struct {
 	// Argon2id cost; never below OWASP's minimum (19 MiB, t=2, p=1).
 	ArgonMemoryKiB uint32 `env:"ARGON2_MEMORY_KIB" envDefault:"19456"`
 	ArgonTime      uint32 `env:"ARGON2_TIME" envDefault:"2"`
+	// AdminEmail and AdminPassword, when set, make sure an admin exists.
+	AdminEmail    string `env:"AUTH_ADMIN_EMAIL"`
+	AdminPassword string `env:"AUTH_ADMIN_PASSWORD"`
 }
 
 func main() {
@@ -62,6 +65,9 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	}
 	if err := auth.EnsureKeys(waitCtx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)
+	}
+	if err := auth.EnsureAdmin(waitCtx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+		return fmt.Errorf("admin account from AUTH_ADMIN_EMAIL: %w", err)
 	}
 	api.Routes(r, auth)
 	return nil

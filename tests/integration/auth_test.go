@@ -35,9 +35,10 @@ func jsonBody(t *testing.T, v any) string {
 
 // authEnv is the whole real platform, with the per-IP limit on login and
 // register lifted so tests can hammer them.
-func authEnv(t *testing.T) *testenv.Env {
+func authEnv(t *testing.T, opts ...testenv.Option) *testenv.Env {
 	t.Helper()
-	env := testenv.Start(t, stack.Apps, testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000"))
+	opts = append(opts, testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000"))
+	env := testenv.Start(t, stack.Apps, opts...)
 	waitFor(t, "the gateway to hold auth's keys", func() bool {
 		return do(t, env, call{method: http.MethodGet, path: "/.well-known/jwks.json"}).status == http.StatusOK &&
 			do(t, env, call{method: http.MethodGet, path: "/ready"}).status == http.StatusOK
@@ -171,4 +172,37 @@ func TestAuthConcurrentRegistration(t *testing.T) {
 		counts[s]++
 	}
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, counts)
+}
+
+func TestAuthAdminBootstrap(t *testing.T) {
+	env := authEnv(t, testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=Root@Example.com", "AUTH_ADMIN_PASSWORD=an admin passphrase"))
+	login := func(password string) answer {
+		return do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login", contract: "auth",
+			body: jsonBody(t, map[string]string{"email": "root@example.com", "password": password}), header: map[string]string{"Content-Type": "application/json"}})
+	}
+	a := login("an admin passphrase")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	var me struct{ Role string }
+	waitFor(t, "the gateway to know auth's key", func() bool {
+		return do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(a.pair(t).AccessToken)}).status == http.StatusOK
+	})
+	me.Role = ""
+	require.NoError(t, json.Unmarshal(do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(a.pair(t).AccessToken)}).body, &me))
+	assert.Equal(t, "ADMIN", me.Role)
+
+	// A restart with the same settings changes nothing (idempotent).
+	require.NoError(t, env.StopApp("auth"))
+	require.NoError(t, env.StartApp("auth"))
+	require.NoError(t, env.WaitAppReady(t.Context(), "auth"))
+	// The gateway's sidecar may answer 502 once while it reconnects to the
+	// restarted sidecar (a POST is not retried); then the same password
+	// works: the account was neither re-created nor overwritten.
+	waitFor(t, "login after restart", func() bool {
+		return do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login",
+			body:   jsonBody(t, map[string]string{"email": "root@example.com", "password": "an admin passphrase"}),
+			header: map[string]string{"Content-Type": "application/json"}}).status == http.StatusOK
+	})
+	a = do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/register", contract: "auth",
+		body: jsonBody(t, map[string]string{"email": "root@example.com", "password": "another passphrase"}), header: map[string]string{"Content-Type": "application/json"}})
+	assert.Equal(t, http.StatusConflict, a.status, "still one account for that email")
 }

@@ -96,8 +96,34 @@ func (a *Auth) JWKS(ctx context.Context) (any, error) {
 	return ring.JWKS(), nil
 }
 
-// Register creates an account and logs it in.
+// Register creates an account (role USER) and logs it in.
 func (a *Auth) Register(ctx context.Context, email, password string, c Client) (Pair, error) {
+	u, err := a.createUser(ctx, email, password, domain.RoleUser)
+	if err != nil {
+		return Pair{}, err
+	}
+	return a.startSession(ctx, u, c)
+}
+
+// EnsureAdmin creates the admin account from the start-up settings if its
+// email is not registered yet. It never changes an existing account, so an
+// admin who changed their password keeps it.
+func (a *Auth) EnsureAdmin(ctx context.Context, email, password string) error {
+	if email == "" {
+		return nil
+	}
+	_, found, err := a.Store.UserByEmail(ctx, domain.NormalizeEmail(email))
+	if err != nil || found {
+		return err
+	}
+	_, err = a.createUser(ctx, email, password, domain.RoleAdmin)
+	if errors.Is(err, ErrEmailTaken) {
+		return nil // another replica made it first
+	}
+	return err
+}
+
+func (a *Auth) createUser(ctx context.Context, email, password, role string) (domain.User, error) {
 	email = domain.NormalizeEmail(email)
 	fields := FieldErrors{}
 	if !domain.ValidEmail(email) {
@@ -107,26 +133,25 @@ func (a *Auth) Register(ctx context.Context, email, password string, c Client) (
 		fields["password"] = msg
 	}
 	if len(fields) > 0 {
-		return Pair{}, fields
+		return domain.User{}, fields
 	}
 	id, err := domain.RandomID()
 	if err != nil {
-		return Pair{}, err
+		return domain.User{}, err
 	}
+	// The email is claimed before the slow hash, so that of many concurrent
+	// registrations of one email only one pays for hashing.
 	claim, err := a.Store.ClaimEmail(ctx, email, id)
 	if err != nil {
-		return Pair{}, err
+		return domain.User{}, err
 	}
 	hash, err := a.Hasher.Hash(password)
 	if err != nil {
-		return Pair{}, err
+		return domain.User{}, err
 	}
 	now := a.Now().UTC()
-	u := domain.User{ID: id, Email: email, PasswordHash: hash, Role: domain.RoleUser, CreatedAt: now, UpdatedAt: now}
-	if err := a.Store.CreateUser(ctx, u, claim); err != nil {
-		return Pair{}, err
-	}
-	return a.startSession(ctx, u, c)
+	u := domain.User{ID: id, Email: email, PasswordHash: hash, Role: role, CreatedAt: now, UpdatedAt: now}
+	return u, a.Store.CreateUser(ctx, u, claim)
 }
 
 // Login checks credentials and starts a session. Unknown email and wrong
