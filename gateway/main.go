@@ -32,11 +32,8 @@ const name = "gateway"
 // Config is the gateway's environment; docs/configuration.md lists it.
 type Config struct {
 	config.Common
-	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	// AdminAddr serves /metrics (Prometheus), apart from the public port.
 	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:9190"`
-	// BodyLimit caps request bodies, in bytes (413 above it).
-	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
 	// HeaderLimit caps the request line plus headers, in bytes (431 above it).
 	HeaderLimit int `env:"HEADER_LIMIT" envDefault:"16384"`
 	// UpstreamTimeout is the gateway's own bound on a proxied call; the

@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
 
 // routeLabel is the Locals key in which handlers name their route for
@@ -63,12 +65,7 @@ func newMetrics() *metrics {
 func (m *metrics) middleware() fiber.Handler {
 	return func(c fiber.Ctx) error {
 		start := time.Now()
-		err := c.Next()
-		if err != nil {
-			if herr := c.App().ErrorHandler(c, err); herr != nil {
-				return herr
-			}
-		}
+		web.Answer(c, c.Next())
 		route, _ := c.Locals(routeLabel).(string)
 		if route == "" {
 			route = c.Route().Path

@@ -34,6 +34,10 @@ type Common struct {
 	ReadyTimeout time.Duration `env:"READY_TIMEOUT" envDefault:"2s"`
 	// Version is reported by /info and in traces.
 	Version string `env:"APP_VERSION" envDefault:"0.1.0"`
+	// OTLPEndpoint, when set, exports traces over OTLP/gRPC.
+	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// BodyLimit caps request bodies, in bytes (413 above it).
+	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
 }
 
 // Addr is the listen address.

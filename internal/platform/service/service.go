@@ -39,17 +39,9 @@ type Deps struct {
 	Log     *slog.Logger
 }
 
-// Settings are the environment variables the skeleton reads.
-type Settings struct {
-	config.Common
-	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
-	// BodyLimit caps request bodies, in bytes.
-	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
-}
-
 // Run serves spec until ctx ends. environ is os.Environ() or a test's own.
 func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) error {
-	cfg, err := config.Load[Settings](environ)
+	cfg, err := config.Load[config.Common](environ)
 	if err != nil {
 		return err
 	}
@@ -83,7 +75,7 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	app.Get("/health", health.Live(spec.Name))
 	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
 	if spec.Routes != nil {
-		if err := spec.Routes(ctx, app, Deps{Config: cfg.Common, Environ: environ, Sidecar: dapr, Log: log}); err != nil {
+		if err := spec.Routes(ctx, app, Deps{Config: cfg, Environ: environ, Sidecar: dapr, Log: log}); err != nil {
 			return fmt.Errorf("%s: %w", spec.Name, err)
 		}
 	}

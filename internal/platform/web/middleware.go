@@ -84,19 +84,26 @@ func AppToken(token string, exempt ...string) fiber.Handler {
 	}
 }
 
+// Answer writes err (if any) as the response, through the app's error
+// handler, for middleware that must see the final status. Later
+// middleware then sees no error.
+func Answer(c fiber.Ctx, err error) {
+	if err == nil {
+		return
+	}
+	if herr := c.App().ErrorHandler(c, err); herr != nil {
+		_ = c.SendStatus(http.StatusInternalServerError)
+	}
+}
+
 // AccessLog writes one JSON line per request, after the error handler has
 // chosen the status.
 func AccessLog(log *slog.Logger) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		start := time.Now()
-		err := c.Next()
-		if err != nil {
-			// Let the app's error handler write the response now, so the
-			// line below logs the status the client really gets.
-			if herr := c.App().ErrorHandler(c, err); herr != nil {
-				_ = c.SendStatus(http.StatusInternalServerError)
-			}
-		}
+		// Answer any error now, so the line below logs the status the
+		// client really gets.
+		Answer(c, c.Next())
 		route := c.Route().Path
 		attrs := []any{
 			"method", c.Method(),
