@@ -342,7 +342,31 @@ func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
 		wg.Go(func() { errs[i] = s.WaitAppReady(ctx, app) })
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return s.waitReachable(ctx, apps)
+}
+
+// waitReachable waits until the gateway's sidecar reaches every other app
+// through service invocation: a sidecar reports healthy a moment before name
+// resolution can find it ("no host found with the given ID").
+func (s *Stack) waitReachable(ctx context.Context, apps []string) error {
+	gw, err := s.node("gateway")
+	if err != nil {
+		return nil // no gateway in this stack: nobody invokes anybody
+	}
+	header := http.Header{"Dapr-Api-Token": {gw.apiToken}}
+	for _, app := range apps {
+		if strings.HasPrefix(app, "gateway") {
+			continue
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method/ready", s.Ports("gateway").HTTP, app)
+		if err := waitHTTP(ctx, gw.daprd, url, header); err != nil {
+			return fmt.Errorf("gateway cannot reach %s through Dapr: %w", app, err)
+		}
+	}
+	return nil
 }
 
 // WaitAppReady waits until app's sidecar reports healthy and the app's own
