@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/internal/authtoken"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 )
 
@@ -19,8 +20,8 @@ import (
 // new replica's group reads the stream from its start, so it learns every
 // revocation still in force.
 const (
-	revocationPubsub = "revocations"
-	revocationTopic  = "revocations"
+	revocationPubsub = authtoken.RevocationPubsub
+	revocationTopic  = authtoken.RevocationTopic
 )
 
 // subscriptions tells the sidecar what to deliver (programmatic subscription).

@@ -3,18 +3,12 @@ package identity
 import (
 	"sync"
 	"time"
+
+	"github.com/qeetmart/qeetmart/internal/authtoken"
 )
 
-// Revocation is what auth publishes when sessions end: either the ended
-// session ids, or a user id whose tokens issued before NotBefore are void.
-// Entries matter only until ExpiresAt, when every access token they could
-// void has expired anyway.
-type Revocation struct {
-	SessionIDs []string  `json:"sessionIds,omitempty"`
-	UserID     string    `json:"userId,omitempty"`
-	NotBefore  time.Time `json:"notBefore,omitzero"`
-	ExpiresAt  time.Time `json:"expiresAt"`
-}
+// Revocation is one event from auth (the shared contract).
+type Revocation = authtoken.Revocation
 
 // Revocations is the gateway's in-memory revocation list.
 type Revocations struct {

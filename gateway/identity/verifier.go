@@ -38,7 +38,7 @@ type Verifier struct {
 
 // NewVerifier builds a verifier. leeway is capped at 60 s.
 func NewVerifier(keys *Keys, revocations *Revocations, issuer, audience string, leeway time.Duration) *Verifier {
-	leeway = min(leeway, 60*time.Second)
+	leeway = min(leeway, authtoken.MaxLeeway)
 	return &Verifier{
 		keys:        keys,
 		revocations: revocations,

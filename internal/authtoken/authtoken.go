@@ -3,7 +3,11 @@
 // accepted. One definition, so the two cannot drift apart.
 package authtoken
 
-import "github.com/golang-jwt/jwt/v5"
+import (
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
 
 // Token types, in the typ claim.
 const (
@@ -22,3 +26,24 @@ type Claims struct {
 	Role                 string `json:"role"`
 	Type                 string `json:"typ"`
 }
+
+// Revocation is what auth publishes when sessions end, and what the gateway
+// applies to its revocation list: either the ended session ids, or a user id
+// whose tokens issued before NotBefore are void. An event matters only until
+// ExpiresAt, when every access token it could void has expired anyway.
+type Revocation struct {
+	SessionIDs []string  `json:"sessionIds,omitempty"`
+	UserID     string    `json:"userId,omitempty"`
+	NotBefore  time.Time `json:"notBefore,omitzero"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+}
+
+// Where revocations travel: a pub/sub component and topic of their own.
+const (
+	RevocationPubsub = "revocations"
+	RevocationTopic  = "revocations"
+)
+
+// MaxLeeway is the most clock skew a verifier tolerates on exp and nbf; a
+// revocation outlives a token's exp by it.
+const MaxLeeway = 60 * time.Second

@@ -45,6 +45,16 @@ func (b Backing) DSN(db string) string {
 	return s
 }
 
+// libpqEnv points libpq-style clients (pgx with an empty DSN) at db: a
+// service's SQL read models use its own database, named after the app.
+func (b Backing) libpqEnv(db string) []string {
+	env := []string{"PGHOST=" + b.PGHost, "PGPORT=" + b.PGPort, "PGUSER=" + b.PGUser, "PGDATABASE=" + db, "PGSSLMODE=disable"}
+	if b.PGPassword != "" {
+		env = append(env, "PGPASSWORD="+b.PGPassword)
+	}
+	return env
+}
+
 // rendered is what render produced.
 type rendered struct {
 	ResourcesDir string

@@ -253,6 +253,7 @@ func (s *Stack) appEnv(app string, p Ports, n *node) []string {
 		"LOG_LEVEL="+s.opts.LogLevel,
 		"ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(p.Admin),
 	)
+	env = append(env, s.opts.Backing.libpqEnv(s.opts.DBPrefix+app)...)
 	return append(env, s.opts.ExtraEnv[app]...)
 }
 

@@ -18,7 +18,12 @@ import (
 	"github.com/qeetmart/qeetmart/services/auth/store"
 )
 
-const stateStore = "auth-store"
+// The auth state store, and the outbox component over the same table:
+// writes through the second publish a revocation event when they commit.
+const (
+	stateStore  = "auth-store"
+	outboxStore = "auth-outbox"
+)
 
 // Config is the auth service's own environment (docs/configuration.md).
 type Config struct {
@@ -33,13 +38,22 @@ type Config struct {
 	// AdminEmail and AdminPassword, when set, make sure an admin exists.
 	AdminEmail    string `env:"AUTH_ADMIN_EMAIL"`
 	AdminPassword string `env:"AUTH_ADMIN_PASSWORD"`
+	// DatabaseURL reaches the auth database for read-only list queries;
+	// empty takes libpq's PG* variables (the launcher sets PGDATABASE).
+	DatabaseURL string `env:"DATABASE_URL"`
+	// Failed logins: after this many, each further failure locks the
+	// account (or the client address) for 1 s, doubling up to the max.
+	AccountFailures int           `env:"AUTH_THROTTLE_ACCOUNT_FAILURES" envDefault:"5"`
+	AccountMaxLock  time.Duration `env:"AUTH_THROTTLE_ACCOUNT_MAX_LOCK" envDefault:"1m"`
+	AddressFailures int           `env:"AUTH_THROTTLE_IP_FAILURES" envDefault:"20"`
+	AddressMaxLock  time.Duration `env:"AUTH_THROTTLE_IP_MAX_LOCK" envDefault:"15m"`
 }
 
 func main() {
 	service.Main(service.Spec{
 		Name:        "auth",
 		DefaultPort: 4001,
-		Stores:      []string{stateStore},
+		Stores:      []string{stateStore, outboxStore},
 		Routes:      setup,
 	})
 }
@@ -52,9 +66,17 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	params := domain.OWASPMinimum
 	params.MemoryKiB = max(cfg.ArgonMemoryKiB, params.MemoryKiB)
 	params.Time = max(cfg.ArgonTime, params.Time)
-	auth := app.New(store.New(statestore.New(d.Sidecar, stateStore)),
+	readModel, err := store.OpenReadModel(ctx, cfg.DatabaseURL, "auth")
+	if err != nil {
+		return err
+	}
+	d.OnStop(readModel.Close)
+	auth := app.New(store.New(statestore.New(d.Sidecar, stateStore), statestore.New(d.Sidecar, outboxStore), readModel),
 		domain.TokenConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AbsoluteTTL: cfg.AbsoluteTTL},
 		domain.Hasher{Params: params})
+	auth.Log = d.Log
+	auth.AccountThrottle.Threshold, auth.AccountThrottle.Max = cfg.AccountFailures, cfg.AccountMaxLock
+	auth.AddressThrottle.Threshold, auth.AddressThrottle.Max = cfg.AddressFailures, cfg.AddressMaxLock
 
 	// The state store is reached through the sidecar, which is up before
 	// it looks for this app; the first start makes the signing key.
@@ -68,6 +90,9 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	}
 	if err := auth.EnsureAdmin(waitCtx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 		return fmt.Errorf("admin account from AUTH_ADMIN_EMAIL: %w", err)
+	}
+	if err := readModel.EnsureIndexes(waitCtx); err != nil {
+		return err
 	}
 	api.Routes(r, auth)
 	return nil

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +39,10 @@ func jsonBody(t *testing.T, v any) string {
 // register lifted so tests can hammer them.
 func authEnv(t *testing.T, opts ...testenv.Option) *testenv.Env {
 	t.Helper()
-	opts = append(opts, testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000"))
+	// TRUSTED_PROXIES lets a test be many clients through X-Forwarded-For,
+	// so login throttling per address does not carry from one case to the
+	// next.
+	opts = append(opts, testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000", "TRUSTED_PROXIES=127.0.0.1"))
 	env := testenv.Start(t, stack.Apps, opts...)
 	waitFor(t, "the gateway to hold auth's keys", func() bool {
 		return do(t, env, call{method: http.MethodGet, path: "/.well-known/jwks.json"}).status == http.StatusOK &&
@@ -46,15 +51,69 @@ func authEnv(t *testing.T, opts ...testenv.Option) *testenv.Env {
 	return env
 }
 
+// authClient calls the platform through the gateway as one client address.
+type authClient struct {
+	t   *testing.T
+	env *testenv.Env
+	ip  string // X-Forwarded-For, trusted by authEnv's gateway
+}
+
+func (c authClient) call(method, path string, body any, header map[string]string) answer {
+	c.t.Helper()
+	h := map[string]string{"X-Forwarded-For": c.ip}
+	raw := ""
+	if body != nil {
+		raw = jsonBody(c.t, body)
+		h["Content-Type"] = "application/json"
+	}
+	for k, v := range header {
+		h[k] = v
+	}
+	return do(c.t, c.env, call{method: method, path: path, body: raw, header: h, contract: "auth"})
+}
+
+func (c authClient) post(path string, body any, header map[string]string) answer {
+	c.t.Helper()
+	return c.call(http.MethodPost, path, body, header)
+}
+
+func (c authClient) get(path, token string) answer {
+	c.t.Helper()
+	return c.call(http.MethodGet, path, nil, bearer(token))
+}
+
+func (c authClient) login(email, password string) answer {
+	c.t.Helper()
+	return c.post("/api/v1/auth/login", map[string]string{"email": email, "password": password}, nil)
+}
+
+// mustLogin logs in and waits until the gateway accepts the access token
+// (it may have to fetch a new signing key first).
+func (c authClient) mustLogin(email, password string) pair {
+	c.t.Helper()
+	a := c.login(email, password)
+	require.Equal(c.t, http.StatusOK, a.status, "%s", a.body)
+	p := a.pair(c.t)
+	waitFor(c.t, "the gateway to accept a new token", func() bool { return c.get("/api/v1/auth/me", p.AccessToken).status == http.StatusOK })
+	return p
+}
+
+// revokedWithin2s waits for the gateway to refuse token, and fails the test
+// if that took 2 s or more since since.
+func (c authClient) revokedWithin2s(token string, since time.Time) {
+	c.t.Helper()
+	require.Eventually(c.t, func() bool {
+		return c.call(http.MethodGet, "/api/v1/auth/me", nil, bearer(token)).status == http.StatusUnauthorized
+	}, 5*time.Second, 20*time.Millisecond, "the gateway never refused the revoked token")
+	took := time.Since(since)
+	c.t.Logf("revocation reached the gateway in %s", took.Round(time.Millisecond))
+	assert.Less(c.t, took, 2*time.Second, "revocation must reach the gateway within 2 s")
+}
+
 func TestAuthFlows(t *testing.T) {
 	env := authEnv(t)
-	post := func(path string, body any, header map[string]string) answer {
-		h := map[string]string{"Content-Type": "application/json"}
-		for k, v := range header {
-			h[k] = v
-		}
-		return do(t, env, call{method: http.MethodPost, path: path, body: jsonBody(t, body), header: h, contract: "auth"})
-	}
+	client := authClient{t: t, env: env, ip: "198.51.100.1"}
+	post := client.post
 	const password = "correct horse battery staple"
 
 	var registered pair
@@ -114,12 +173,14 @@ func TestAuthFlows(t *testing.T) {
 		require.Equal(t, http.StatusOK, ok.status, "%s", ok.body)
 	})
 
-	t.Run("a run of wrong passwords never opens a circuit breaker on login", func(t *testing.T) {
-		for range 12 {
-			a := post("/api/v1/auth/login", map[string]string{"email": "ann@example.com", "password": "wrong wrong wrong"}, nil)
+	t.Run("a run of failed logins never opens a circuit breaker on login", func(t *testing.T) {
+		// Twelve accounts, one failure each: under every throttle.
+		c := authClient{t: t, env: env, ip: "198.51.100.2"}
+		for i := range 12 {
+			a := c.login(fmt.Sprintf("nobody%d@example.com", i), "wrong wrong wrong")
 			require.Equal(t, http.StatusUnauthorized, a.status, "%s", a.body)
 		}
-		ok := post("/api/v1/auth/login", map[string]string{"email": "ann@example.com", "password": password}, nil)
+		ok := c.login("ann@example.com", password)
 		assert.Equal(t, http.StatusOK, ok.status, "%s", ok.body)
 	})
 
@@ -145,12 +206,141 @@ func TestAuthFlows(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, a.status, "an access token is not a refresh token")
 	})
 
-	t.Run("logout ends the session's refresh token", func(t *testing.T) {
-		login := post("/api/v1/auth/login", map[string]string{"email": "ann@example.com", "password": password}, nil).pair(t)
+	t.Run("logout ends the session: its refresh token, and its access token at the gateway", func(t *testing.T) {
+		login := client.mustLogin("ann@example.com", password)
 		a := post("/api/v1/auth/logout", map[string]string{"refreshToken": login.RefreshToken}, bearer(login.AccessToken))
 		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		client.revokedWithin2s(login.AccessToken, time.Now())
 		a = post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": login.RefreshToken}, nil)
 		assert.Equal(t, http.StatusUnauthorized, a.status)
+	})
+
+	t.Run("a reused refresh token also voids the family's access token", func(t *testing.T) {
+		login := client.mustLogin("ann@example.com", password)
+		time.Sleep(1100 * time.Millisecond)
+		require.Equal(t, http.StatusOK, post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": login.RefreshToken}, nil).status)
+		reuse := post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": login.RefreshToken}, nil)
+		require.Equal(t, http.StatusUnauthorized, reuse.status)
+		client.revokedWithin2s(login.AccessToken, time.Now())
+	})
+
+	t.Run("sessions: listed with their client, ended one by one", func(t *testing.T) {
+		phone := authClient{t: t, env: env, ip: "198.51.100.3"}
+		laptop := client.mustLogin("ann@example.com", password)
+		a := phone.post("/api/v1/auth/login", map[string]string{"email": "ann@example.com", "password": password}, map[string]string{"User-Agent": "qeetmart-phone/1.0"})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		onPhone := a.pair(t)
+		phoneSession := jwtClaim(t, onPhone.AccessToken, "sid")
+
+		a = client.get("/api/v1/auth/sessions", laptop.AccessToken)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		var sessions []struct {
+			ID, UserAgent, IP     string
+			CreatedAt, LastUsedAt time.Time
+			Current               bool
+		}
+		require.NoError(t, json.Unmarshal(a.body, &sessions))
+		byID := map[string]int{}
+		for i, s := range sessions {
+			byID[s.ID] = i
+		}
+		require.Contains(t, byID, phoneSession)
+		require.Contains(t, byID, jwtClaim(t, laptop.AccessToken, "sid"))
+		got := sessions[byID[phoneSession]]
+		assert.Equal(t, "qeetmart-phone/1.0", got.UserAgent)
+		assert.Equal(t, "198.51.100.3", got.IP)
+		assert.False(t, got.Current)
+		assert.True(t, sessions[byID[jwtClaim(t, laptop.AccessToken, "sid")]].Current)
+
+		// Another user cannot end Ann's session; an unknown id is 404 too.
+		bob := post("/api/v1/auth/register", map[string]string{"email": "bob@example.com", "password": password}, nil).pair(t)
+		for _, who := range []string{bob.AccessToken} {
+			a = client.call(http.MethodDelete, "/api/v1/auth/sessions/"+phoneSession, nil, bearer(who))
+			assert.Equal(t, http.StatusNotFound, a.status, "%s", a.body)
+		}
+		a = client.call(http.MethodDelete, "/api/v1/auth/sessions/no-such-session", nil, bearer(laptop.AccessToken))
+		assert.Equal(t, http.StatusNotFound, a.status)
+
+		a = client.call(http.MethodDelete, "/api/v1/auth/sessions/"+phoneSession, nil, bearer(laptop.AccessToken))
+		require.Equal(t, http.StatusNoContent, a.status, "%s", a.body)
+		phone.revokedWithin2s(onPhone.AccessToken, time.Now())
+		assert.Equal(t, http.StatusUnauthorized, post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": onPhone.RefreshToken}, nil).status)
+		assert.Equal(t, http.StatusOK, client.get("/api/v1/auth/me", laptop.AccessToken).status, "the other session carries on")
+		a = client.get("/api/v1/auth/sessions", laptop.AccessToken)
+		assert.NotContains(t, string(a.body), phoneSession)
+	})
+
+	t.Run("logout-all ends every session; a new login works at once", func(t *testing.T) {
+		one := client.mustLogin("ann@example.com", password)
+		two := client.mustLogin("ann@example.com", password)
+		a := client.post("/api/v1/auth/logout-all", nil, bearer(one.AccessToken))
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		ended := time.Now()
+		client.revokedWithin2s(one.AccessToken, ended)
+		client.revokedWithin2s(two.AccessToken, ended)
+		for _, p := range []pair{one, two} {
+			assert.Equal(t, http.StatusUnauthorized, post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": p.RefreshToken}, nil).status)
+		}
+		fresh := client.mustLogin("ann@example.com", password)
+		assert.Equal(t, http.StatusOK, client.get("/api/v1/auth/sessions", fresh.AccessToken).status)
+	})
+
+	t.Run("change-password keeps this session and ends the others", func(t *testing.T) {
+		const newPassword = "a brand new passphrase"
+		c := authClient{t: t, env: env, ip: "198.51.100.4"}
+		here := c.mustLogin("ann@example.com", password)
+		there := c.mustLogin("ann@example.com", password)
+		change := func(old, new string) answer {
+			return c.post("/api/v1/auth/change-password", map[string]string{"oldPassword": old, "newPassword": new}, bearer(here.AccessToken))
+		}
+		a := change("not my password", newPassword)
+		assert.Equal(t, http.StatusUnauthorized, a.status)
+		assert.Equal(t, "INVALID_PASSWORD", a.errorCode(t))
+		assert.Equal(t, http.StatusBadRequest, change(password, password).status, "same as the old one")
+		a = change(password, "password1")
+		assert.Equal(t, http.StatusBadRequest, a.status, "a common password")
+		assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t))
+		a = c.call(http.MethodPost, "/api/v1/auth/change-password", map[string]int{"oldPassword": 5}, bearer(here.AccessToken))
+		assert.Equal(t, http.StatusBadRequest, a.status, "wrong types")
+
+		a = change(password, newPassword)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		c.revokedWithin2s(there.AccessToken, time.Now())
+		assert.Equal(t, http.StatusUnauthorized, c.post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": there.RefreshToken}, nil).status)
+		assert.Equal(t, http.StatusOK, c.get("/api/v1/auth/me", here.AccessToken).status, "the caller's session carries on")
+		assert.Equal(t, http.StatusOK, c.post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": here.RefreshToken}, nil).status)
+		assert.Equal(t, http.StatusUnauthorized, c.login("ann@example.com", password).status)
+		assert.Equal(t, http.StatusOK, c.login("ann@example.com", newPassword).status)
+	})
+
+	t.Run("failed logins lock the account briefly, from any address", func(t *testing.T) {
+		attacker := authClient{t: t, env: env, ip: "203.0.113.10"}
+		owner := authClient{t: t, env: env, ip: "203.0.113.11"}
+		require.Equal(t, http.StatusCreated, post("/api/v1/auth/register", map[string]string{"email": "carol@example.com", "password": password}, nil).status)
+		for range 5 {
+			require.Equal(t, http.StatusUnauthorized, attacker.login("carol@example.com", "guess guess guess").status)
+		}
+		a := attacker.login("carol@example.com", password)
+		require.Equal(t, http.StatusTooManyRequests, a.status, "even the right password while locked: %s", a.body)
+		assert.Equal(t, "TOO_MANY_ATTEMPTS", a.errorCode(t))
+		retry, err := strconv.Atoi(a.header.Get("Retry-After"))
+		require.NoError(t, err, "Retry-After in seconds")
+		assert.Equal(t, 1, retry, "the first lock is short")
+		assert.Equal(t, http.StatusTooManyRequests, owner.login("carol@example.com", password).status, "per account")
+		time.Sleep(time.Duration(retry) * time.Second)
+		assert.Equal(t, http.StatusOK, owner.login("carol@example.com", password).status, "the owner gets in once the lock ends")
+	})
+
+	t.Run("failed logins from one address lock that address", func(t *testing.T) {
+		sprayer := authClient{t: t, env: env, ip: "203.0.113.20"}
+		for i := range 20 {
+			require.Equal(t, http.StatusUnauthorized, sprayer.login(fmt.Sprintf("user%d@example.com", i), "Winter2026!").status)
+		}
+		a := sprayer.login("ann@example.com", "a brand new passphrase")
+		assert.Equal(t, http.StatusTooManyRequests, a.status, "%s", a.body)
+		assert.NotEmpty(t, a.header.Get("Retry-After"))
+		other := authClient{t: t, env: env, ip: "203.0.113.21"}
+		assert.Equal(t, http.StatusOK, other.login("ann@example.com", "a brand new passphrase").status, "other addresses are not affected")
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -37,6 +38,9 @@ type Deps struct {
 	Environ []string // for the service's own settings (config.Load)
 	Sidecar *sidecar.Client
 	Log     *slog.Logger
+	// OnStop registers fn to run after the server has drained (closing a
+	// database pool, say); the last registered runs first.
+	OnStop func(fn func())
 }
 
 // Run serves spec until ctx ends. environ is os.Environ() or a test's own.
@@ -74,8 +78,16 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	app.Use(web.AppToken(cfg.AppAPIToken, "/health"))
 	app.Get("/health", health.Live(spec.Name))
 	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
+	var closers []func()
+	defer func() {
+		for _, c := range slices.Backward(closers) {
+			c()
+		}
+	}()
 	if spec.Routes != nil {
-		if err := spec.Routes(ctx, app, Deps{Config: cfg, Environ: environ, Sidecar: dapr, Log: log}); err != nil {
+		deps := Deps{Config: cfg, Environ: environ, Sidecar: dapr, Log: log,
+			OnStop: func(fn func()) { closers = append(closers, fn) }}
+		if err := spec.Routes(ctx, app, deps); err != nil {
 			return fmt.Errorf("%s: %w", spec.Name, err)
 		}
 	}

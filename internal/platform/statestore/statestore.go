@@ -58,6 +58,11 @@ type Op struct {
 	ETag   string // "" and Create false: write whatever is there
 	Create bool   // insert only if the key is absent (first-write, no ETag)
 	TTL    int    // seconds; 0 keeps no expiry
+	// Projection marks an upsert that is not stored: on a store with Dapr's
+	// outbox enabled, its Value is published in place of the stored value of
+	// the same Key. Dapr handles one projection per transaction safely; put
+	// it last.
+	Projection bool
 }
 
 // Save writes one key.
@@ -86,12 +91,19 @@ func (s *Store) Transact(ctx context.Context, ops ...Op) error {
 		if op.Create || op.ETag != "" {
 			r.Options = map[string]string{"concurrency": "first-write"}
 		}
-		if op.TTL > 0 {
-			r.Metadata = map[string]string{"ttlInSeconds": strconv.Itoa(op.TTL)}
-		}
 		kind := "upsert"
 		if op.Value == nil {
 			kind = "delete"
+		} else {
+			// Values are JSON; saying so also makes an outbox publish them
+			// as JSON rather than as Go's %v of the decoded value.
+			r.Metadata = map[string]string{"contentType": "application/json"}
+			if op.TTL > 0 {
+				r.Metadata["ttlInSeconds"] = strconv.Itoa(op.TTL)
+			}
+			if op.Projection {
+				r.Metadata["outbox.projection"] = "true"
+			}
 		}
 		body.Operations = append(body.Operations, operation{Operation: kind, Request: r})
 	}

@@ -5,20 +5,26 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 	"github.com/qeetmart/qeetmart/services/auth/app"
+	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
 
 // The gateway puts the verified caller in these headers; only the gateway's
 // sidecar can reach this service (access control), so they can be trusted.
-const headerUserID = "X-User-Id"
+const (
+	headerUserID    = "X-User-Id"
+	headerSessionID = "X-Session-Id"
+)
 
-// Routes registers the auth API on r.
+// Routes registers the auth API on r: the whole surface, on one screen.
 func Routes(r fiber.Router, a *app.Auth) {
 	h := handlers{a}
 	r.Get("/.well-known/jwks.json", h.jwks)
@@ -26,7 +32,18 @@ func Routes(r fiber.Router, a *app.Auth) {
 	r.Post("/auth/login", h.login)
 	r.Post("/auth/refresh-token", h.refresh)
 	r.Post("/auth/logout", h.logout)
+
 	r.Get("/auth/me", h.me)
+	r.Post("/auth/change-password", h.changePassword)
+	r.Get("/auth/sessions", h.sessions)
+	r.Delete("/auth/sessions/:id", h.endSession)
+	r.Post("/auth/logout-all", h.logoutAll)
+
+	r.Get("/auth/users", h.users)
+	r.Put("/auth/users/:id/role", h.setRole)
+	r.Post("/auth/users/:id/disable", h.setDisabled(true))
+	r.Post("/auth/users/:id/enable", h.setDisabled(false))
+	r.Post("/auth/keys/rotate", h.rotateKeys)
 }
 
 type handlers struct{ auth *app.Auth }
@@ -47,6 +64,43 @@ type userResponse struct {
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func viewUser(u domain.User) userResponse {
+	return userResponse{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// adminUserResponse is what admins see of an account.
+type adminUserResponse struct {
+	userResponse
+	Disabled bool `json:"disabled"`
+}
+
+func viewUserAsAdmin(u domain.User) adminUserResponse {
+	return adminUserResponse{userResponse: viewUser(u), Disabled: u.Disabled}
+}
+
+type sessionResponse struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastUsedAt time.Time `json:"lastUsedAt"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	UserAgent  string    `json:"userAgent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+type message struct {
+	Message string `json:"message"`
+}
+
+// caller is the verified caller the gateway names; no caller is a 401.
+func caller(c fiber.Ctx) (app.Caller, error) {
+	who := app.Caller{UserID: c.Get(headerUserID), SessionID: c.Get(headerSessionID)}
+	if who.UserID == "" {
+		return who, errUnauthenticated
+	}
+	return who, nil
 }
 
 func client(c fiber.Ctx) app.Client {
@@ -83,6 +137,9 @@ func (h handlers) login(c fiber.Ctx) error {
 		return answer(fields)
 	}
 	pair, err := h.auth.Login(c.Context(), req.Email, req.Password, client(c))
+	if throttled := (app.ThrottledError{}); errors.As(err, &throttled) {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
+	}
 	if err != nil {
 		return answer(err)
 	}
@@ -121,19 +178,145 @@ func (h handlers) logout(c fiber.Ctx) error {
 	if err := h.auth.Logout(c.Context(), token); err != nil {
 		return answer(err)
 	}
-	return c.JSON(fiber.Map{"message": "Logged out successfully"})
+	return c.JSON(message{"Logged out successfully"})
 }
 
 func (h handlers) me(c fiber.Ctx) error {
-	id := c.Get(headerUserID)
-	if id == "" {
-		return errUnauthenticated
+	who, err := caller(c)
+	if err != nil {
+		return err
 	}
-	u, err := h.auth.Me(c.Context(), id)
+	u, err := h.auth.Me(c.Context(), who.UserID)
 	if err != nil {
 		return answer(err)
 	}
-	return c.JSON(userResponse{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt})
+	return c.JSON(viewUser(u))
+}
+
+func (h handlers) changePassword(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		OldPassword string `json:"oldPassword"`
+		NewPassword string `json:"newPassword"`
+	}
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	if fields := required(map[string]string{"oldPassword": req.OldPassword, "newPassword": req.NewPassword}); fields != nil {
+		return answer(fields)
+	}
+	if err := h.auth.ChangePassword(c.Context(), who, req.OldPassword, req.NewPassword); err != nil {
+		return answer(err)
+	}
+	return c.JSON(message{"Password changed successfully"})
+}
+
+func (h handlers) sessions(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.auth.Sessions(c.Context(), who)
+	if err != nil {
+		return answer(err)
+	}
+	out := make([]sessionResponse, 0, len(list))
+	for _, s := range list {
+		out = append(out, sessionResponse{ID: s.ID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt, ExpiresAt: s.ExpiresAt,
+			UserAgent: s.UserAgent, IP: s.IP, Current: s.ID == who.SessionID})
+	}
+	return c.JSON(out)
+}
+
+func (h handlers) endSession(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	if err := h.auth.EndSession(c.Context(), who, c.Params("id")); err != nil {
+		return answer(err)
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (h handlers) logoutAll(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	if err := h.auth.LogoutAll(c.Context(), who); err != nil {
+		return answer(err)
+	}
+	return c.JSON(message{"Logged out of all sessions"})
+}
+
+func (h handlers) users(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	page, perr := strconv.Atoi(c.Query("page", "0"))
+	size, serr := strconv.Atoi(c.Query("size", "10"))
+	if perr != nil || serr != nil {
+		return answer(app.FieldErrors{"page": "page and size must be integers", "size": "page and size must be integers"})
+	}
+	list, err := h.auth.Users(c.Context(), who, page, size)
+	if err != nil {
+		return answer(err)
+	}
+	out := app.Page[adminUserResponse]{Content: make([]adminUserResponse, 0, len(list.Content)),
+		Page: list.Page, Size: list.Size, TotalElements: list.TotalElements, TotalPages: list.TotalPages, Last: list.Last}
+	for _, u := range list.Content {
+		out.Content = append(out.Content, viewUserAsAdmin(u))
+	}
+	return c.JSON(out)
+}
+
+func (h handlers) setRole(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Role string `json:"role"`
+	}
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	u, err := h.auth.SetRole(c.Context(), who, c.Params("id"), req.Role)
+	if err != nil {
+		return answer(err)
+	}
+	return c.JSON(viewUserAsAdmin(u))
+}
+
+func (h handlers) setDisabled(disabled bool) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		who, err := caller(c)
+		if err != nil {
+			return err
+		}
+		u, err := h.auth.SetDisabled(c.Context(), who, c.Params("id"), disabled)
+		if err != nil {
+			return answer(err)
+		}
+		return c.JSON(viewUserAsAdmin(u))
+	}
+}
+
+func (h handlers) rotateKeys(c fiber.Ctx) error {
+	who, err := caller(c)
+	if err != nil {
+		return err
+	}
+	kid, err := h.auth.RotateKeys(c.Context(), who)
+	if err != nil {
+		return answer(err)
+	}
+	return c.JSON(fiber.Map{"kid": kid})
 }
 
 func required(fields map[string]string) app.FieldErrors {
@@ -165,6 +348,20 @@ func answer(err error) error {
 		return web.NewError(http.StatusUnauthorized, "INVALID_REFRESH_TOKEN", "Refresh token is invalid")
 	case errors.Is(err, app.ErrNotFound):
 		return web.NewError(http.StatusNotFound, web.CodeNotFound, "User not found")
+	case errors.Is(err, app.ErrSessionNotFound):
+		return web.NewError(http.StatusNotFound, web.CodeNotFound, "Session not found")
+	case errors.Is(err, app.ErrWrongPassword):
+		return web.NewError(http.StatusUnauthorized, "INVALID_PASSWORD", "Old password is incorrect")
+	case errors.Is(err, app.ErrSamePassword):
+		return web.NewError(http.StatusBadRequest, web.CodeBadRequest, "New password must be different from old password")
+	case errors.Is(err, app.ErrForbidden):
+		return web.NewError(http.StatusForbidden, web.CodeForbidden, "Access denied")
+	case errors.Is(err, app.ErrOwnAccount):
+		return web.NewError(http.StatusConflict, web.CodeConflict, "Admins cannot disable or demote their own account")
+	case errors.Is(err, app.ErrConflict):
+		return web.NewError(http.StatusConflict, web.CodeConflict, "Concurrent update; try again")
+	case errors.As(err, new(app.ThrottledError)):
+		return web.NewError(http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "Too many failed logins; try again later")
 	}
 	return err
 }

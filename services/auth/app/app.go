@@ -1,11 +1,14 @@
-// Package app is the auth service's use cases: register, login, refresh,
-// logout, me. It holds the rules' order and talks to storage through Store.
+// Package app is the auth service's use cases: accounts and login (this
+// file), sessions (sessions.go), administration (admin.go) and login
+// throttling (throttle.go). It holds the rules' order and talks to storage
+// through Store.
 package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
@@ -18,7 +21,12 @@ var (
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrInvalidRefresh     = errors.New("refresh token is invalid")
 	ErrConflict           = errors.New("concurrent update")
-	ErrNotFound           = errors.New("not found")
+	ErrNotFound           = errors.New("user not found")
+	ErrSessionNotFound    = errors.New("session not found")
+	ErrWrongPassword      = errors.New("old password is incorrect")
+	ErrSamePassword       = errors.New("new password must be different from old password")
+	ErrForbidden          = errors.New("admin role required")
+	ErrOwnAccount         = errors.New("admins cannot disable or demote themselves")
 )
 
 // Store is what the use cases need from storage.
@@ -32,6 +40,16 @@ type Store interface {
 	SaveSession(ctx context.Context, s *domain.Session, etag string) error
 	KeyRing(ctx context.Context) (domain.KeyRing, string, error)
 	SaveKeyRing(ctx context.Context, ring domain.KeyRing, etag string) error
+
+	// Revoke deletes the sessions r names, writes u when not nil (if still
+	// at etag), and publishes r, atomically.
+	Revoke(ctx context.Context, r authtoken.Revocation, u *domain.User, etag string) error
+	SessionsOf(ctx context.Context, userID string) ([]domain.Session, error)
+	Users(ctx context.Context, offset, limit int) ([]domain.User, int, error)
+
+	Throttle(ctx context.Context, subject string) (domain.Throttle, string, error)
+	SaveThrottle(ctx context.Context, subject string, t domain.Throttle, etag string, keep time.Duration) error
+	ForgetThrottle(ctx context.Context, subject string) error
 }
 
 // Auth runs the use cases.
@@ -40,14 +58,22 @@ type Auth struct {
 	Tokens domain.TokenConfig
 	Hasher domain.Hasher
 	Policy *domain.PasswordPolicy
-	Now    func() time.Time
+	// Failed logins slow down per account and per client address.
+	AccountThrottle, AddressThrottle domain.ThrottlePolicy
+	Now                              func() time.Time
+	Log                              *slog.Logger
 
 	dummyHash string
 }
 
 // New wires an Auth.
 func New(store Store, tokens domain.TokenConfig, hasher domain.Hasher) *Auth {
-	return &Auth{Store: store, Tokens: tokens, Hasher: hasher, Policy: domain.NewPasswordPolicy(), Now: time.Now, dummyHash: hasher.DummyHash()}
+	return &Auth{
+		Store: store, Tokens: tokens, Hasher: hasher, Policy: domain.NewPasswordPolicy(),
+		AccountThrottle: domain.ThrottlePolicy{Threshold: 5, Base: time.Second, Max: time.Minute, Window: 15 * time.Minute},
+		AddressThrottle: domain.ThrottlePolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute},
+		Now:             time.Now, Log: slog.New(slog.DiscardHandler), dummyHash: hasher.DummyHash(),
+	}
 }
 
 // Pair is what register, login and refresh answer.
@@ -155,9 +181,15 @@ func (a *Auth) createUser(ctx context.Context, email, password, role string) (do
 }
 
 // Login checks credentials and starts a session. Unknown email and wrong
-// password take the same time and give the same error.
+// password take the same time and give the same error; both count against
+// the account and the address, which are refused while throttled.
 func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pair, error) {
-	u, found, err := a.Store.UserByEmail(ctx, domain.NormalizeEmail(email))
+	email = domain.NormalizeEmail(email)
+	gate, err := a.throttleGate(ctx, email, c.IP)
+	if err != nil {
+		return Pair{}, err
+	}
+	u, found, err := a.Store.UserByEmail(ctx, email)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -167,8 +199,12 @@ func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pai
 	}
 	ok, rehash, err := a.Hasher.Verify(hash, password)
 	if err != nil || !found || !ok || u.Disabled {
+		if err := gate.fail(ctx); err != nil {
+			return Pair{}, err // unrecorded failures would let guessing through
+		}
 		return Pair{}, ErrInvalidCredentials
 	}
+	gate.succeed(ctx)
 	if rehash {
 		a.upgradeHash(ctx, u, password)
 	}
@@ -182,9 +218,13 @@ func (a *Auth) upgradeHash(ctx context.Context, u domain.User, password string) 
 	if err != nil || !found {
 		return
 	}
-	if hash, err := a.Hasher.Hash(password); err == nil {
+	hash, err := a.Hasher.Hash(password)
+	if err == nil {
 		fresh.PasswordHash, fresh.UpdatedAt = hash, a.Now().UTC()
-		_ = a.Store.SaveUser(ctx, fresh, etag)
+		err = a.Store.SaveUser(ctx, fresh, etag)
+	}
+	if err != nil {
+		a.Log.WarnContext(ctx, "password re-hash postponed", "user", u.ID, "err", err)
 	}
 }
 
@@ -224,77 +264,6 @@ func (a *Auth) sign(key domain.SigningKey, u domain.User, sid string, now, refre
 		return Pair{}, domain.Issued{}, err
 	}
 	return Pair{AccessToken: access.Token, RefreshToken: refresh.Token, TokenType: "Bearer", ExpiresIn: int(a.Tokens.AccessTTL.Seconds())}, refresh, nil
-}
-
-// Refresh spends a refresh token for a new pair. A spent token presented
-// again ends its whole session.
-func (a *Auth) Refresh(ctx context.Context, token string) (Pair, error) {
-	ring, _, err := a.Store.KeyRing(ctx)
-	if err != nil {
-		return Pair{}, err
-	}
-	now := a.Now().UTC()
-	claims, err := a.Tokens.ParseRefresh(token, ring, now)
-	if err != nil {
-		return Pair{}, ErrInvalidRefresh
-	}
-	s, etag, found, err := a.Store.Session(ctx, claims.SessionID)
-	if err != nil {
-		return Pair{}, err
-	}
-	if !found || s.UserID != claims.Subject {
-		return Pair{}, ErrInvalidRefresh
-	}
-	u, _, found, err := a.Store.User(ctx, s.UserID)
-	if err != nil {
-		return Pair{}, err
-	}
-	if !found || u.Disabled {
-		return Pair{}, ErrInvalidRefresh
-	}
-	key, err := ring.Active()
-	if err != nil {
-		return Pair{}, err
-	}
-	pair, next, err := a.sign(key, u, s.ID, now, minTime(now.Add(a.Tokens.RefreshTTL), s.AbsoluteExpiresAt))
-	if err != nil {
-		return Pair{}, err
-	}
-	if rerr := s.Rotate(claims.ID, next.ID, now, a.Tokens); rerr != nil {
-		if errors.Is(rerr, domain.ErrRefreshReused) {
-			// Record the end of the family; if that write loses a race,
-			// the winner already changed the session and the token is
-			// spent either way.
-			_ = a.Store.SaveSession(ctx, s, etag)
-		}
-		return Pair{}, ErrInvalidRefresh
-	}
-	if err := a.Store.SaveSession(ctx, s, etag); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return Pair{}, ErrInvalidRefresh // a concurrent refresh of the same token won
-		}
-		return Pair{}, err
-	}
-	return pair, nil
-}
-
-// Logout ends the session of a refresh token. Unknown or invalid tokens
-// succeed too: the caller's goal (that token no longer works) holds.
-func (a *Auth) Logout(ctx context.Context, token string) error {
-	ring, _, err := a.Store.KeyRing(ctx)
-	if err != nil {
-		return err
-	}
-	claims, err := a.Tokens.ParseRefresh(token, ring, a.Now().UTC())
-	if err != nil {
-		return nil
-	}
-	s, etag, found, err := a.Store.Session(ctx, claims.SessionID)
-	if err != nil || !found || !s.EndedAt.IsZero() {
-		return err
-	}
-	s.End("logout", a.Now().UTC())
-	return a.Store.SaveSession(ctx, s, etag)
 }
 
 // Me is the caller's account.

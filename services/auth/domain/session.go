@@ -20,13 +20,11 @@ type Session struct {
 	UserAgent         string    `json:"userAgent"`
 	IP                string    `json:"ip"`
 	RefreshHash       string    `json:"refreshHash"`
-	EndedAt           time.Time `json:"endedAt,omitzero"`
-	EndReason         string    `json:"endReason,omitempty"`
 }
 
-// Errors of a refresh.
+// Errors of a refresh. A session that ended is deleted, so it is not found
+// at all.
 var (
-	ErrSessionEnded   = errors.New("session has ended")
 	ErrSessionExpired = errors.New("session has expired")
 	ErrRefreshReused  = errors.New("refresh token already spent: the whole session is revoked")
 )
@@ -51,35 +49,25 @@ func NewSession(id, userID, userAgent, ip, jti string, now time.Time, cfg TokenC
 
 // Active reports whether the session can still be refreshed at now.
 func (s *Session) Active(now time.Time) bool {
-	return s.EndedAt.IsZero() && now.Before(s.ExpiresAt) && now.Before(s.AbsoluteExpiresAt)
+	return now.Before(s.ExpiresAt) && now.Before(s.AbsoluteExpiresAt)
 }
 
 // Rotate spends the refresh token presented (its id) and accepts next as
 // the only one that may be spent after it. Presenting a token that was
-// already spent means it was stolen or replayed: the session ends, so every
-// token of the family, the thief's and the owner's, stops working.
+// already spent means it was stolen or replayed: the caller must end the
+// session, so every token of the family, the thief's and the owner's, stops
+// working.
 func (s *Session) Rotate(presented, next string, now time.Time, cfg TokenConfig) error {
-	if !s.EndedAt.IsZero() {
-		return ErrSessionEnded
-	}
 	if !s.Active(now) {
 		return ErrSessionExpired
 	}
 	if subtle.ConstantTimeCompare([]byte(HashToken(presented)), []byte(s.RefreshHash)) != 1 {
-		s.End("refresh token reuse", now)
 		return ErrRefreshReused
 	}
 	s.RefreshHash = HashToken(next)
 	s.LastUsedAt = now
 	s.ExpiresAt = minTime(now.Add(cfg.RefreshTTL), s.AbsoluteExpiresAt)
 	return nil
-}
-
-// End ends the session (logout, revocation, reuse, password change).
-func (s *Session) End(reason string, now time.Time) {
-	if s.EndedAt.IsZero() {
-		s.EndedAt, s.EndReason = now, reason
-	}
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -3,8 +3,15 @@
 //
 //	user:<id>          a User
 //	email:<email>      {"userId"} — created only if absent: one account per email
-//	session:<id>       a Session, expiring with its absolute limit
+//	session:<id>       a Session, expiring with its absolute limit; deleted when it ends
 //	keys               the signing KeyRing
+//	throttle:<subject> failed-login record of an account or address, with TTL
+//	revocation:<id>    a published revocation, kept until it is moot
+//
+// Writes that end sessions go through a second component over the same
+// table with Dapr's outbox enabled, so the revocation event is published if
+// and only if the transaction commits. Lists (a user's sessions, all users)
+// are SQL read models over the same JSONB rows (readmodel.go).
 package store
 
 import (
@@ -13,6 +20,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/qeetmart/qeetmart/internal/authtoken"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/auth/app"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -20,11 +28,16 @@ import (
 
 // Store implements app.Store on a Dapr state store.
 type Store struct {
-	state *statestore.Store
+	state  *statestore.Store // plain writes
+	outbox *statestore.Store // the same rows; every transaction publishes
+	*ReadModel
 }
 
-// New wraps state.
-func New(state *statestore.Store) *Store { return &Store{state: state} }
+// New wraps the plain and the outbox component of one table, and its read
+// model.
+func New(state, outbox *statestore.Store, rm *ReadModel) *Store {
+	return &Store{state: state, outbox: outbox, ReadModel: rm}
+}
 
 var _ app.Store = (*Store)(nil)
 
@@ -105,6 +118,49 @@ func (s *Store) Session(ctx context.Context, id string) (*domain.Session, string
 func (s *Store) SaveSession(ctx context.Context, sess *domain.Session, etag string) error {
 	ttl := int(time.Until(sess.AbsoluteExpiresAt).Seconds()) + 60
 	return conflict(s.state.Save(ctx, statestore.Op{Key: "session:" + sess.ID, Value: sess, ETag: etag, Create: etag == "", TTL: max(ttl, 60)}))
+}
+
+// Revoke deletes the sessions r names and, when u is not nil, writes u (if
+// still at etag), and publishes r: all in one transaction through the
+// outbox. Only upserts publish, so the transaction carries exactly one: the
+// user with r projected over it, or else a revocation record of its own.
+func (s *Store) Revoke(ctx context.Context, r authtoken.Revocation, u *domain.User, etag string) error {
+	ops := make([]statestore.Op, 0, len(r.SessionIDs)+2)
+	for _, id := range r.SessionIDs {
+		ops = append(ops, statestore.Op{Key: "session:" + id})
+	}
+	if u != nil {
+		key := "user:" + u.ID
+		ops = append(ops,
+			statestore.Op{Key: key, Value: u, ETag: etag},
+			statestore.Op{Key: key, Value: r, Projection: true})
+	} else {
+		id, err := domain.RandomID()
+		if err != nil {
+			return err
+		}
+		ttl := int(time.Until(r.ExpiresAt).Seconds()) + 1
+		ops = append(ops, statestore.Op{Key: "revocation:" + id, Value: r, Create: true, TTL: max(ttl, 1)})
+	}
+	return conflict(s.outbox.Transact(ctx, ops...))
+}
+
+// Throttle reads the failed-login record of subject.
+func (s *Store) Throttle(ctx context.Context, subject string) (domain.Throttle, string, error) {
+	var t domain.Throttle
+	etag, _, err := s.state.Get(ctx, "throttle:"+subject, &t)
+	return t, etag, err
+}
+
+// SaveThrottle writes t for subject if still at etag ("" creates it), to be
+// forgotten after keep.
+func (s *Store) SaveThrottle(ctx context.Context, subject string, t domain.Throttle, etag string, keep time.Duration) error {
+	return conflict(s.state.Save(ctx, statestore.Op{Key: "throttle:" + subject, Value: t, ETag: etag, Create: etag == "", TTL: max(int(keep.Seconds()), 1)}))
+}
+
+// ForgetThrottle deletes subject's record (a successful login).
+func (s *Store) ForgetThrottle(ctx context.Context, subject string) error {
+	return s.state.Save(ctx, statestore.Op{Key: "throttle:" + subject})
 }
 
 // KeyRing reads the signing keys and their ETag.

@@ -1,0 +1,143 @@
+package app
+
+import (
+	"context"
+	"errors"
+
+	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/services/auth/domain"
+)
+
+// Page is one page of a list, in the platform's paged shape.
+type Page[T any] struct {
+	Content       []T  `json:"content"`
+	Page          int  `json:"page"` // 0-based
+	Size          int  `json:"size"`
+	TotalElements int  `json:"totalElements"`
+	TotalPages    int  `json:"totalPages"`
+	Last          bool `json:"last"`
+}
+
+// MaxPageSize bounds a page.
+const MaxPageSize = 100
+
+// requireAdmin checks the stored account, not the token's role claim: a
+// demoted or disabled admin's last access token must not keep the power.
+func (a *Auth) requireAdmin(ctx context.Context, c Caller) error {
+	u, _, found, err := a.Store.User(ctx, c.UserID)
+	if err != nil {
+		return err
+	}
+	if !found || u.Disabled || u.Role != domain.RoleAdmin {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Users lists accounts in creation order.
+func (a *Auth) Users(ctx context.Context, c Caller, page, size int) (Page[domain.User], error) {
+	fields := FieldErrors{}
+	if page < 0 {
+		fields["page"] = "page must be 0 or more"
+	}
+	if size < 1 || size > MaxPageSize {
+		fields["size"] = "size must be between 1 and 100"
+	}
+	if len(fields) > 0 {
+		return Page[domain.User]{}, fields
+	}
+	if err := a.requireAdmin(ctx, c); err != nil {
+		return Page[domain.User]{}, err
+	}
+	users, total, err := a.Store.Users(ctx, page*size, size)
+	if err != nil {
+		return Page[domain.User]{}, err
+	}
+	pages := (total + size - 1) / size
+	return Page[domain.User]{Content: users, Page: page, Size: size, TotalElements: total, TotalPages: pages, Last: page >= pages-1}, nil
+}
+
+// SetRole changes an account's role. The account's sessions end, so no
+// token carries the old role.
+func (a *Auth) SetRole(ctx context.Context, c Caller, id, role string) (domain.User, error) {
+	if role != domain.RoleUser && role != domain.RoleAdmin {
+		return domain.User{}, FieldErrors{"role": "role must be USER or ADMIN"}
+	}
+	return a.changeUser(ctx, c, id, func(u *domain.User) (bool, error) {
+		if u.Role == role {
+			return false, nil
+		}
+		if id == c.UserID {
+			return false, ErrOwnAccount
+		}
+		u.Role = role
+		return true, nil
+	})
+}
+
+// SetDisabled disables or enables an account. Disabling ends its sessions.
+func (a *Auth) SetDisabled(ctx context.Context, c Caller, id string, disabled bool) (domain.User, error) {
+	return a.changeUser(ctx, c, id, func(u *domain.User) (bool, error) {
+		if u.Disabled == disabled {
+			return false, nil
+		}
+		if id == c.UserID {
+			return false, ErrOwnAccount
+		}
+		u.Disabled = disabled
+		return disabled, nil
+	})
+}
+
+// changeUser applies change to account id as admin c; when change says so,
+// every session of the account ends in the same transaction.
+func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(*domain.User) (revoke bool, err error)) (domain.User, error) {
+	if err := a.requireAdmin(ctx, c); err != nil {
+		return domain.User{}, err
+	}
+	u, etag, found, err := a.Store.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	if !found {
+		return u, ErrNotFound
+	}
+	before := u
+	revoke, err := change(&u)
+	if err != nil || u == before {
+		return u, err
+	}
+	u.UpdatedAt = a.Now().UTC()
+	if !revoke {
+		return u, a.Store.SaveUser(ctx, u, etag)
+	}
+	ids, err := a.sessionIDs(ctx, id, "")
+	if err != nil {
+		return u, err
+	}
+	return u, a.Store.Revoke(ctx, a.revocation(ids, id), &u, etag)
+}
+
+// RotateKeys adds a new signing key, which signs from now on; the old
+// public keys stay published until the tokens they signed have expired.
+func (a *Auth) RotateKeys(ctx context.Context, c Caller) (string, error) {
+	if err := a.requireAdmin(ctx, c); err != nil {
+		return "", err
+	}
+	ring, etag, err := a.Store.KeyRing(ctx)
+	if err != nil {
+		return "", err
+	}
+	key, err := ring.Rotate(a.Now())
+	if err != nil {
+		return "", err
+	}
+	ring.Prune(a.Now(), max(a.Tokens.AccessTTL, a.Tokens.RefreshTTL)+authtoken.MaxLeeway)
+	if err := a.Store.SaveKeyRing(ctx, ring, etag); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return "", ErrConflict // a concurrent rotation won; one new key is enough
+		}
+		return "", err
+	}
+	return key.KID, nil
+}

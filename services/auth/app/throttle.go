@@ -1,0 +1,82 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qeetmart/qeetmart/services/auth/domain"
+)
+
+// ThrottledError refuses a login while its account or address is locked.
+type ThrottledError struct{ RetryAfter time.Duration }
+
+func (e ThrottledError) Error() string {
+	return fmt.Sprintf("too many failed logins: retry after %s", e.RetryAfter)
+}
+
+// gate is one login attempt's view of its two throttles.
+type gate struct {
+	a        *Auth
+	subjects []throttled
+}
+
+type throttled struct {
+	subject string
+	policy  domain.ThrottlePolicy
+	record  domain.Throttle
+	etag    string
+}
+
+// throttleGate refuses the attempt while the account or the address is
+// locked, before any password work is done.
+func (a *Auth) throttleGate(ctx context.Context, email, ip string) (*gate, error) {
+	g := &gate{a: a}
+	candidates := []throttled{{subject: "account:" + email, policy: a.AccountThrottle}}
+	if ip != "" {
+		candidates = append(candidates, throttled{subject: "ip:" + ip, policy: a.AddressThrottle})
+	}
+	now := a.Now()
+	var wait time.Duration
+	for _, t := range candidates {
+		rec, etag, err := a.Store.Throttle(ctx, t.subject)
+		if err != nil {
+			return nil, err
+		}
+		t.record, t.etag = rec, etag
+		wait = max(wait, rec.Wait(now))
+		g.subjects = append(g.subjects, t)
+	}
+	if wait > 0 {
+		return nil, ThrottledError{RetryAfter: wait}
+	}
+	return g, nil
+}
+
+// fail records a failed attempt on each subject. Of concurrent failures on
+// one subject, those that lose the ETag race are not counted: an attacker's
+// parallel guesses are bounded by the gateway's rate limit anyway.
+func (g *gate) fail(ctx context.Context) error {
+	now := g.a.Now()
+	for _, t := range g.subjects {
+		t.record.Fail(now, t.policy)
+		err := g.a.Store.SaveThrottle(ctx, t.subject, t.record, t.etag, t.record.Keep(now, t.policy))
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// succeed clears the account's failures; the address keeps its record, so
+// one good password does not reset a sprayer's count.
+func (g *gate) succeed(ctx context.Context) {
+	account := g.subjects[0]
+	if account.record.Failures == 0 {
+		return
+	}
+	if err := g.a.Store.ForgetThrottle(ctx, account.subject); err != nil {
+		g.a.Log.WarnContext(ctx, "clearing login failures", "err", err)
+	}
+}
