@@ -49,3 +49,7 @@ func withAdmin(ctx context.Context, b Backing, fn func(*pgx.Conn) error) error {
 
 // Databases returns the databases the stack's components use.
 func (s *Stack) Databases() []string { return s.res.Databases }
+
+// DSN reaches database db (by its name in the components, e.g. "auth") of
+// this stack: tests read what the services wrote.
+func (s *Stack) DSN(db string) string { return s.opts.Backing.DSN(s.opts.DBPrefix + db) }

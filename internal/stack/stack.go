@@ -270,6 +270,14 @@ func baseEnv() []string {
 	return env
 }
 
+// SetEnv adds KEY=VALUE settings to app's environment from its next start
+// on (a later value of a key wins), as a redeploy with new settings would.
+func (s *Stack) SetEnv(app string, kv ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.AddEnv(app, kv...)
+}
+
 // StopApp stops app and its sidecar, as a crash or a deploy would.
 func (s *Stack) StopApp(app string) error {
 	n, err := s.node(app)
@@ -343,10 +351,7 @@ func (s *Stack) WaitReady(ctx context.Context, timeout time.Duration) error {
 		wg.Go(func() { errs[i] = s.WaitAppReady(ctx, app) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	return s.waitReachable(ctx, apps)
+	return errors.Join(errs...)
 }
 
 // waitReachable waits until the gateway's sidecar reaches every other app
@@ -381,6 +386,9 @@ func (s *Stack) WaitAppReady(ctx context.Context, app string) error {
 	err = waitHTTP(ctx, n.daprd, fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz", p.HTTP), nil)
 	if err == nil {
 		err = waitHTTP(ctx, n.app, fmt.Sprintf("http://127.0.0.1:%d/ready", p.App), http.Header{"Dapr-Api-Token": {n.appToken}})
+	}
+	if err == nil {
+		err = s.waitReachable(ctx, []string{app})
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w (logs: %s, %s)", app, err, s.LogFile(app), s.LogFile(app+"-daprd"))

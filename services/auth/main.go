@@ -47,6 +47,9 @@ type Config struct {
 	AccountMaxLock  time.Duration `env:"AUTH_THROTTLE_ACCOUNT_MAX_LOCK" envDefault:"1m"`
 	AddressFailures int           `env:"AUTH_THROTTLE_IP_FAILURES" envDefault:"20"`
 	AddressMaxLock  time.Duration `env:"AUTH_THROTTLE_IP_MAX_LOCK" envDefault:"15m"`
+	// KeyActivationDelay: a rotated-in key is published this long before it
+	// signs; keep it above the gateway's JWKS_REFETCH_COOLDOWN.
+	KeyActivationDelay time.Duration `env:"AUTH_KEY_ACTIVATION_DELAY" envDefault:"30s"`
 }
 
 func main() {
@@ -77,6 +80,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	auth.Log = d.Log
 	auth.AccountThrottle.Threshold, auth.AccountThrottle.Max = cfg.AccountFailures, cfg.AccountMaxLock
 	auth.AddressThrottle.Threshold, auth.AddressThrottle.Max = cfg.AddressFailures, cfg.AddressMaxLock
+	auth.KeyActivationDelay = cfg.KeyActivationDelay
 
 	// The state store is reached through the sidecar, which is up before
 	// it looks for this app; the first start makes the signing key.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -364,35 +365,161 @@ func TestAuthConcurrentRegistration(t *testing.T) {
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, counts)
 }
 
-func TestAuthAdminBootstrap(t *testing.T) {
-	env := authEnv(t, testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=Root@Example.com", "AUTH_ADMIN_PASSWORD=an admin passphrase"))
-	login := func(password string) answer {
-		return do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login", contract: "auth",
-			body: jsonBody(t, map[string]string{"email": "root@example.com", "password": password}), header: map[string]string{"Content-Type": "application/json"}})
-	}
-	a := login("an admin passphrase")
-	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
-	var me struct{ Role string }
-	waitFor(t, "the gateway to know auth's key", func() bool {
-		return do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(a.pair(t).AccessToken)}).status == http.StatusOK
-	})
-	me.Role = ""
-	require.NoError(t, json.Unmarshal(do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(a.pair(t).AccessToken)}).body, &me))
-	assert.Equal(t, "ADMIN", me.Role)
+func TestAuthAdmin(t *testing.T) {
+	const rootPassword = "an admin passphrase"
+	env := authEnv(t,
+		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=Root@Example.com", "AUTH_ADMIN_PASSWORD="+rootPassword, "AUTH_KEY_ACTIVATION_DELAY=2s"),
+		testenv.WithEnv("gateway", "JWKS_REFETCH_COOLDOWN=1s"))
+	c := authClient{t: t, env: env, ip: "198.51.100.50"}
+	root := c.mustLogin("root@example.com", rootPassword)
+	var me struct{ ID, Role string }
+	require.NoError(t, json.Unmarshal(c.get("/api/v1/auth/me", root.AccessToken).body, &me))
+	assert.Equal(t, "ADMIN", me.Role, "the admin from AUTH_ADMIN_EMAIL")
+	rootID := me.ID
 
-	// A restart with the same settings changes nothing (idempotent).
-	require.NoError(t, env.StopApp("auth"))
-	require.NoError(t, env.StartApp("auth"))
-	require.NoError(t, env.WaitAppReady(t.Context(), "auth"))
-	// The gateway's sidecar may answer 502 once while it reconnects to the
-	// restarted sidecar (a POST is not retried); then the same password
-	// works: the account was neither re-created nor overwritten.
-	waitFor(t, "login after restart", func() bool {
-		return do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login",
-			body:   jsonBody(t, map[string]string{"email": "root@example.com", "password": "an admin passphrase"}),
-			header: map[string]string{"Content-Type": "application/json"}}).status == http.StatusOK
+	const davePassword = "dave's own passphrase"
+	a := c.post("/api/v1/auth/register", map[string]string{"email": "dave@example.com", "password": davePassword}, nil)
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	dave := a.pair(t)
+	daveID := jwtClaim(t, dave.AccessToken, "sub")
+
+	t.Run("admin endpoints refuse a plain user", func(t *testing.T) {
+		for _, req := range []struct{ method, path string }{
+			{http.MethodGet, "/api/v1/auth/users"},
+			{http.MethodPut, "/api/v1/auth/users/" + rootID + "/role"},
+			{http.MethodPost, "/api/v1/auth/users/" + rootID + "/disable"},
+			{http.MethodPost, "/api/v1/auth/keys/rotate"},
+		} {
+			var body any
+			if req.method == http.MethodPut {
+				body = map[string]string{"role": "USER"}
+			}
+			a := c.call(req.method, req.path, body, bearer(dave.AccessToken))
+			assert.Equal(t, http.StatusForbidden, a.status, "%s %s: %s", req.method, req.path, a.body)
+		}
 	})
-	a = do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/register", contract: "auth",
-		body: jsonBody(t, map[string]string{"email": "root@example.com", "password": "another passphrase"}), header: map[string]string{"Content-Type": "application/json"}})
-	assert.Equal(t, http.StatusConflict, a.status, "still one account for that email")
+
+	t.Run("users are listed in pages, in creation order", func(t *testing.T) {
+		var page struct {
+			Content []struct {
+				ID, Email, Role string
+				Disabled        bool
+			}
+			Page, Size, TotalElements, TotalPages int
+			Last                                  bool
+		}
+		a := c.get("/api/v1/auth/users?page=0&size=1", root.AccessToken)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		require.NoError(t, json.Unmarshal(a.body, &page))
+		assert.Equal(t, 2, page.TotalElements)
+		assert.Equal(t, 2, page.TotalPages)
+		assert.False(t, page.Last)
+		require.Len(t, page.Content, 1)
+		assert.Equal(t, "root@example.com", page.Content[0].Email, "the first account first")
+		assert.NotContains(t, string(a.body), "argon2")
+
+		require.NoError(t, json.Unmarshal(c.get("/api/v1/auth/users?page=1&size=1", root.AccessToken).body, &page))
+		require.Len(t, page.Content, 1)
+		assert.Equal(t, daveID, page.Content[0].ID)
+		assert.True(t, page.Last)
+
+		for _, q := range []string{"size=101", "size=0", "page=-1", "size=ten"} {
+			a := c.get("/api/v1/auth/users?"+q, root.AccessToken)
+			assert.Equal(t, http.StatusBadRequest, a.status, q)
+			assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t), q)
+		}
+	})
+
+	t.Run("a role change ends the account's sessions", func(t *testing.T) {
+		setRole := func(id, role string) answer {
+			return c.call(http.MethodPut, "/api/v1/auth/users/"+id+"/role", map[string]string{"role": role}, bearer(root.AccessToken))
+		}
+		assert.Equal(t, http.StatusBadRequest, setRole(daveID, "GOD").status)
+		assert.Equal(t, http.StatusNotFound, setRole("no-such-user", "ADMIN").status)
+		assert.Equal(t, http.StatusConflict, setRole(rootID, "USER").status, "an admin cannot demote themselves")
+
+		a := setRole(daveID, "ADMIN")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Contains(t, string(a.body), `"role":"ADMIN"`)
+		c.revokedWithin2s(dave.AccessToken, time.Now())
+		dave = c.mustLogin("dave@example.com", davePassword)
+		assert.Equal(t, "ADMIN", jwtClaim(t, dave.AccessToken, "role"))
+		require.Equal(t, http.StatusOK, setRole(daveID, "USER").status)
+		c.revokedWithin2s(dave.AccessToken, time.Now())
+	})
+
+	t.Run("a disabled user's tokens stop working, and they cannot log in until enabled", func(t *testing.T) {
+		dave = c.mustLogin("dave@example.com", davePassword)
+		assert.Equal(t, http.StatusConflict, c.post("/api/v1/auth/users/"+rootID+"/disable", nil, bearer(root.AccessToken)).status, "not oneself")
+
+		a := c.post("/api/v1/auth/users/"+daveID+"/disable", nil, bearer(root.AccessToken))
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Contains(t, string(a.body), `"disabled":true`)
+		c.revokedWithin2s(dave.AccessToken, time.Now())
+		assert.Equal(t, http.StatusUnauthorized, c.login("dave@example.com", davePassword).status)
+		assert.Equal(t, http.StatusUnauthorized, c.post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": dave.RefreshToken}, nil).status)
+
+		a = c.post("/api/v1/auth/users/"+daveID+"/enable", nil, bearer(root.AccessToken))
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		c.mustLogin("dave@example.com", davePassword)
+	})
+
+	t.Run("key rotation: published first, then signing; no token is ever refused", func(t *testing.T) {
+		oldKID := jwtHeader(t, root.AccessToken, "kid")
+		a := c.post("/api/v1/auth/keys/rotate", nil, bearer(root.AccessToken))
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		var rotated struct {
+			KID        string
+			ActiveFrom time.Time
+		}
+		require.NoError(t, json.Unmarshal(a.body, &rotated))
+		assert.NotEqual(t, oldKID, rotated.KID)
+
+		jwks := string(c.call(http.MethodGet, "/.well-known/jwks.json", nil, nil).body)
+		assert.Contains(t, jwks, rotated.KID, "published at once")
+		assert.Contains(t, jwks, oldKID)
+		assert.NotContains(t, jwks, `"d"`, "never a private key")
+		before := c.login("root@example.com", rootPassword).pair(t)
+		assert.Equal(t, oldKID, jwtHeader(t, before.AccessToken, "kid"), "the old key signs until the new one's time")
+
+		time.Sleep(time.Until(rotated.ActiveFrom) + 100*time.Millisecond)
+		after := c.login("root@example.com", rootPassword).pair(t)
+		assert.Equal(t, rotated.KID, jwtHeader(t, after.AccessToken, "kid"))
+		// No waiting: the gateway takes the new key on first sight.
+		assert.Equal(t, http.StatusOK, c.get("/api/v1/auth/me", after.AccessToken).status, "a token of the new key")
+		assert.Equal(t, http.StatusOK, c.get("/api/v1/auth/me", root.AccessToken).status, "a token of the retired key")
+		assert.Contains(t, string(c.call(http.MethodGet, "/.well-known/jwks.json", nil, nil).body), oldKID, "the retired key stays published")
+		assert.Equal(t, http.StatusOK, c.post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": root.RefreshToken}, nil).status)
+	})
+
+	t.Run("a restart keeps the admin as is, and re-hashes a password with stronger settings at login", func(t *testing.T) {
+		storedHash := func() string {
+			conn, err := pgx.Connect(t.Context(), env.DSN("auth"))
+			require.NoError(t, err)
+			defer conn.Close(t.Context())
+			var hash string
+			require.NoError(t, conn.QueryRow(t.Context(),
+				`SELECT value->>'passwordHash' FROM state WHERE key LIKE 'auth||user:%' AND value->>'email' = 'dave@example.com'`).Scan(&hash))
+			return hash
+		}
+		assert.Contains(t, storedHash(), "t=2,")
+
+		env.SetEnv("auth", "ARGON2_TIME=3")
+		require.NoError(t, env.StopApp("auth"))
+		require.NoError(t, env.StartApp("auth"))
+		require.NoError(t, env.WaitAppReady(t.Context(), "auth"))
+		// The gateway's sidecar may answer 502 once while it reconnects to
+		// the restarted sidecar (a POST is not retried).
+		waitFor(t, "login after restart", func() bool {
+			return do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login",
+				body:   jsonBody(t, map[string]string{"email": "root@example.com", "password": rootPassword}),
+				header: map[string]string{"Content-Type": "application/json"}}).status == http.StatusOK
+		})
+		a := c.post("/api/v1/auth/register", map[string]string{"email": "root@example.com", "password": "another passphrase"}, nil)
+		assert.Equal(t, http.StatusConflict, a.status, "still one account for that email, password unchanged")
+
+		require.Equal(t, http.StatusOK, c.login("dave@example.com", davePassword).status)
+		assert.Contains(t, storedHash(), "t=3,", "re-hashed with the new cost at login")
+		assert.Equal(t, http.StatusOK, c.login("dave@example.com", davePassword).status)
+	})
 }

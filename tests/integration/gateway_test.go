@@ -644,13 +644,19 @@ func TestGatewayRevocation(t *testing.T) {
 }
 
 // jwtClaim reads one claim from a token without verifying it.
-func jwtClaim(t *testing.T, token, claim string) string {
+func jwtClaim(t *testing.T, token, claim string) string { return jwtPart(t, token, 1, claim) }
+
+// jwtHeader reads one header field of a token.
+func jwtHeader(t *testing.T, token, field string) string { return jwtPart(t, token, 0, field) }
+
+func jwtPart(t *testing.T, token string, part int, name string) string {
 	t.Helper()
 	parts := strings.Split(token, ".")
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.Len(t, parts, 3)
+	raw, err := base64.RawURLEncoding.DecodeString(parts[part])
 	require.NoError(t, err)
-	var claims map[string]any
-	require.NoError(t, json.Unmarshal(raw, &claims))
-	v, _ := claims[claim].(string)
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(raw, &fields))
+	v, _ := fields[name].(string)
 	return v
 }

@@ -312,11 +312,11 @@ func (h handlers) rotateKeys(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	kid, err := h.auth.RotateKeys(c.Context(), who)
+	key, err := h.auth.RotateKeys(c.Context(), who)
 	if err != nil {
 		return answer(err)
 	}
-	return c.JSON(fiber.Map{"kid": kid})
+	return c.JSON(fiber.Map{"kid": key.KID, "activeFrom": key.ActiveFrom})
 }
 
 func required(fields map[string]string) app.FieldErrors {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -118,26 +117,24 @@ func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(
 	return u, a.Store.Revoke(ctx, a.revocation(ids, id), &u, etag)
 }
 
-// RotateKeys adds a new signing key, which signs from now on; the old
-// public keys stay published until the tokens they signed have expired.
-func (a *Auth) RotateKeys(ctx context.Context, c Caller) (string, error) {
+// RotateKeys adds a signing key, published now and signing after
+// KeyActivationDelay; the old public keys stay published until the tokens
+// they signed have expired.
+func (a *Auth) RotateKeys(ctx context.Context, c Caller) (domain.SigningKey, error) {
 	if err := a.requireAdmin(ctx, c); err != nil {
-		return "", err
+		return domain.SigningKey{}, err
 	}
 	ring, etag, err := a.Store.KeyRing(ctx)
 	if err != nil {
-		return "", err
+		return domain.SigningKey{}, err
 	}
-	key, err := ring.Rotate(a.Now())
+	key, err := ring.Rotate(a.Now().UTC(), a.KeyActivationDelay)
 	if err != nil {
-		return "", err
+		return domain.SigningKey{}, err
 	}
 	ring.Prune(a.Now(), max(a.Tokens.AccessTTL, a.Tokens.RefreshTTL)+authtoken.MaxLeeway)
 	if err := a.Store.SaveKeyRing(ctx, ring, etag); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return "", ErrConflict // a concurrent rotation won; one new key is enough
-		}
-		return "", err
+		return domain.SigningKey{}, err // ErrConflict: a concurrent rotation won
 	}
-	return key.KID, nil
+	return key, nil
 }

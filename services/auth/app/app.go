@@ -60,8 +60,11 @@ type Auth struct {
 	Policy *domain.PasswordPolicy
 	// Failed logins slow down per account and per client address.
 	AccountThrottle, AddressThrottle domain.ThrottlePolicy
-	Now                              func() time.Time
-	Log                              *slog.Logger
+	// KeyActivationDelay is how long a rotated-in key is published before
+	// it signs; longer than the gateway's JWKS refetch cooldown.
+	KeyActivationDelay time.Duration
+	Now                func() time.Time
+	Log                *slog.Logger
 
 	dummyHash string
 }
@@ -70,9 +73,10 @@ type Auth struct {
 func New(store Store, tokens domain.TokenConfig, hasher domain.Hasher) *Auth {
 	return &Auth{
 		Store: store, Tokens: tokens, Hasher: hasher, Policy: domain.NewPasswordPolicy(),
-		AccountThrottle: domain.ThrottlePolicy{Threshold: 5, Base: time.Second, Max: time.Minute, Window: 15 * time.Minute},
-		AddressThrottle: domain.ThrottlePolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute},
-		Now:             time.Now, Log: slog.New(slog.DiscardHandler), dummyHash: hasher.DummyHash(),
+		AccountThrottle:    domain.ThrottlePolicy{Threshold: 5, Base: time.Second, Max: time.Minute, Window: 15 * time.Minute},
+		AddressThrottle:    domain.ThrottlePolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute},
+		KeyActivationDelay: 30 * time.Second,
+		Now:                time.Now, Log: slog.New(slog.DiscardHandler), dummyHash: hasher.DummyHash(),
 	}
 }
 
@@ -100,10 +104,10 @@ func (a *Auth) EnsureKeys(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ring.Active(); err == nil {
+	if _, err := ring.Active(a.Now()); err == nil {
 		return nil
 	}
-	if _, err := ring.Rotate(a.Now()); err != nil {
+	if _, err := ring.Rotate(a.Now(), 0); err != nil {
 		return err
 	}
 	err = a.Store.SaveKeyRing(ctx, ring, etag)
@@ -233,7 +237,7 @@ func (a *Auth) startSession(ctx context.Context, u domain.User, c Client) (Pair,
 	if err != nil {
 		return Pair{}, err
 	}
-	key, err := ring.Active()
+	key, err := ring.Active(a.Now())
 	if err != nil {
 		return Pair{}, err
 	}

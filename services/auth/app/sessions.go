@@ -41,7 +41,7 @@ func (a *Auth) Refresh(ctx context.Context, token string) (Pair, error) {
 	if !found || u.Disabled {
 		return Pair{}, ErrInvalidRefresh
 	}
-	key, err := ring.Active()
+	key, err := ring.Active(now)
 	if err != nil {
 		return Pair{}, err
 	}

@@ -15,17 +15,19 @@ import (
 	"github.com/qeetmart/qeetmart/internal/authtoken"
 )
 
-// SigningKey is one Ed25519 key. The newest key that is not retired signs;
-// a retired key stays published until every token it signed has expired.
+// SigningKey is one Ed25519 key. A key is published (JWKS) from the moment
+// it is added and signs from ActiveFrom until the next key's ActiveFrom; it
+// stays published until every token it signed has expired.
 type SigningKey struct {
-	KID       string             `json:"kid"`
-	Private   ed25519.PrivateKey `json:"private"`
-	CreatedAt time.Time          `json:"createdAt"`
-	RetiredAt time.Time          `json:"retiredAt,omitzero"`
+	KID        string             `json:"kid"`
+	Private    ed25519.PrivateKey `json:"private"`
+	CreatedAt  time.Time          `json:"createdAt"`
+	ActiveFrom time.Time          `json:"activeFrom"`
 }
 
-// NewSigningKey makes a key whose kid is its RFC 7638 thumbprint.
-func NewSigningKey(now time.Time) (SigningKey, error) {
+// NewSigningKey makes a key whose kid is its RFC 7638 thumbprint, to sign
+// from activeFrom.
+func NewSigningKey(now, activeFrom time.Time) (SigningKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return SigningKey{}, fmt.Errorf("generate key: %w", err)
@@ -34,10 +36,10 @@ func NewSigningKey(now time.Time) (SigningKey, error) {
 	if err != nil {
 		return SigningKey{}, fmt.Errorf("thumbprint: %w", err)
 	}
-	return SigningKey{KID: base64.RawURLEncoding.EncodeToString(thumb), Private: priv, CreatedAt: now}, nil
+	return SigningKey{KID: base64.RawURLEncoding.EncodeToString(thumb), Private: priv, CreatedAt: now, ActiveFrom: activeFrom}, nil
 }
 
-// KeyRing is auth's set of signing keys.
+// KeyRing is auth's set of signing keys, oldest first.
 type KeyRing struct {
 	Keys []SigningKey `json:"keys"`
 }
@@ -45,11 +47,12 @@ type KeyRing struct {
 // ErrNoSigningKey means the ring has no active key.
 var ErrNoSigningKey = errors.New("no active signing key")
 
-// Active is the key that signs new tokens: the newest one not retired.
-func (r KeyRing) Active() (SigningKey, error) {
+// Active is the key that signs at now: of the keys already active, the one
+// that became active last.
+func (r KeyRing) Active(now time.Time) (SigningKey, error) {
 	var best SigningKey
 	for _, k := range r.Keys {
-		if k.RetiredAt.IsZero() && k.CreatedAt.After(best.CreatedAt) {
+		if !k.ActiveFrom.After(now) && (best.KID == "" || k.ActiveFrom.After(best.ActiveFrom)) {
 			best = k
 		}
 	}
@@ -59,31 +62,40 @@ func (r KeyRing) Active() (SigningKey, error) {
 	return best, nil
 }
 
-// Rotate adds a new active key and retires the others from signing.
-func (r *KeyRing) Rotate(now time.Time) (SigningKey, error) {
-	k, err := NewSigningKey(now)
+// Rotate adds a key that signs from now+delay. Verifiers see it in the JWKS
+// at once, so with a delay longer than their refetch cooldown no verifier
+// meets a token of a key it could not have fetched: rotation without a
+// moment of refused tokens.
+func (r *KeyRing) Rotate(now time.Time, delay time.Duration) (SigningKey, error) {
+	k, err := NewSigningKey(now, now.Add(delay))
 	if err != nil {
 		return k, err
-	}
-	for i := range r.Keys {
-		if r.Keys[i].RetiredAt.IsZero() {
-			r.Keys[i].RetiredAt = now
-		}
 	}
 	r.Keys = append(r.Keys, k)
 	return k, nil
 }
 
-// Prune drops keys retired longer ago than the longest token lifetime: no
-// live token can carry their kid.
+// Prune drops keys that stopped signing longer ago than the longest token
+// lifetime: no live token can carry their kid.
 func (r *KeyRing) Prune(now time.Time, longestToken time.Duration) {
 	kept := r.Keys[:0]
 	for _, k := range r.Keys {
-		if k.RetiredAt.IsZero() || now.Sub(k.RetiredAt) < longestToken {
+		if end, ok := r.supersededAt(k, now); !ok || now.Sub(end) < longestToken {
 			kept = append(kept, k)
 		}
 	}
 	r.Keys = kept
+}
+
+// supersededAt is when a later key took over from k, if one has by now.
+func (r KeyRing) supersededAt(k SigningKey, now time.Time) (time.Time, bool) {
+	var end time.Time
+	for _, other := range r.Keys {
+		if other.ActiveFrom.After(k.ActiveFrom) && !other.ActiveFrom.After(now) && (end.IsZero() || other.ActiveFrom.Before(end)) {
+			end = other.ActiveFrom
+		}
+	}
+	return end, !end.IsZero()
 }
 
 // JWKS is the public half of every key still in the ring.

@@ -20,25 +20,29 @@ var ann = User{ID: "0190-ann", Email: "ann@example.com", Role: RoleUser}
 func TestKeyRingRotation(t *testing.T) {
 	t0 := time.Now()
 	var ring KeyRing
-	_, err := ring.Active()
+	_, err := ring.Active(t0)
 	assert.ErrorIs(t, err, ErrNoSigningKey)
 
-	first, err := ring.Rotate(t0)
+	first, err := ring.Rotate(t0, 0)
 	require.NoError(t, err)
-	second, err := ring.Rotate(t0.Add(time.Hour))
+	rotated := t0.Add(time.Hour)
+	second, err := ring.Rotate(rotated, 30*time.Second)
 	require.NoError(t, err)
+	assert.NotEqual(t, first.KID, second.KID)
+	assert.Len(t, ring.JWKS().Keys, 2, "the new key is published at once")
 
-	active, err := ring.Active()
+	active, err := ring.Active(rotated.Add(29 * time.Second))
 	require.NoError(t, err)
-	assert.Equal(t, second.KID, active.KID, "new tokens use the new key")
-	assert.Len(t, ring.JWKS().Keys, 2, "the old key stays published")
+	assert.Equal(t, first.KID, active.KID, "the old key signs until the new one is active")
+	active, err = ring.Active(rotated.Add(30 * time.Second))
+	require.NoError(t, err)
+	assert.Equal(t, second.KID, active.KID, "then new tokens use the new key")
 
-	ring.Prune(t0.Add(time.Hour+10*time.Minute), 15*time.Minute)
-	assert.Len(t, ring.Keys, 2, "its tokens may still be alive")
-	ring.Prune(t0.Add(time.Hour+16*time.Minute), 15*time.Minute)
+	ring.Prune(rotated.Add(30*time.Second+10*time.Minute), 15*time.Minute)
+	assert.Len(t, ring.Keys, 2, "tokens of the old key may still be alive")
+	ring.Prune(rotated.Add(30*time.Second+16*time.Minute), 15*time.Minute)
 	require.Len(t, ring.Keys, 1)
 	assert.Equal(t, second.KID, ring.Keys[0].KID)
-	assert.NotEqual(t, first.KID, second.KID)
 
 	for _, k := range ring.JWKS().Keys {
 		assert.True(t, k.IsPublic(), "never private material")
@@ -54,7 +58,7 @@ func (s ringSource) FetchJWKS(context.Context) (jose.JSONWebKeySet, error) { ret
 func TestGatewayAcceptsAuthsAccessTokens(t *testing.T) {
 	now := time.Now()
 	var ring KeyRing
-	key, err := ring.Rotate(now)
+	key, err := ring.Rotate(now, 0)
 	require.NoError(t, err)
 	access, err := cfg.Sign(key, ann, "s1", authtoken.TypeAccess, now, now.Add(cfg.AccessTTL))
 	require.NoError(t, err)
@@ -75,10 +79,10 @@ func TestGatewayAcceptsAuthsAccessTokens(t *testing.T) {
 func TestParseRefresh(t *testing.T) {
 	now := time.Now()
 	var ring KeyRing
-	key, err := ring.Rotate(now)
+	key, err := ring.Rotate(now, 0)
 	require.NoError(t, err)
 	var other KeyRing
-	otherKey, err := other.Rotate(now)
+	otherKey, err := other.Rotate(now, 0)
 	require.NoError(t, err)
 
 	refresh, err := cfg.Sign(key, ann, "s1", authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
