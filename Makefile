@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr deps run stop test vet unit integration bench bench-gateway clean
+.PHONY: build dapr deps run stop test vet unit integration bench bench-go bench-gateway bench-auth clean
 
 ## build: every program into bin/
 build:
@@ -40,12 +40,20 @@ integration: dapr deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
 ## bench: every benchmark (see docs/benchmarks.md)
-bench: bench-gateway
+bench: bench-go bench-gateway bench-auth
+
+## bench-go: Go micro-benchmarks (argon2id verify: the CPU of one login)
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchtime 50x ./services/... ./gateway/... ./internal/...
 
 ## bench-gateway: a service endpoint direct, via its sidecar, via the gateway
 bench-gateway: build dapr deps
 	$(GO) build -o $(BIN)/ ./internal/testenv/echoapp
-	$(GO) run ./tools/bench -out docs/bench/gateway.md
+	$(GO) run ./tools/bench gateway -out docs/bench/gateway.md
+
+## bench-auth: register, login and refresh through the gateway
+bench-auth: build dapr deps
+	$(GO) run ./tools/bench auth -out docs/bench/auth.md
 
 clean:
 	rm -rf $(BIN)/gateway $(BIN)/auth $(BIN)/user $(BIN)/product $(BIN)/inventory $(BIN)/stack $(BIN)/echoapp .run

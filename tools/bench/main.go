@@ -1,14 +1,14 @@
-// Command bench measures what the gateway adds. It starts a throw-away stack
-// (gateway, and echo apps standing in for product and auth, each beside its
-// own daprd, with mTLS) and calls one service endpoint three ways:
+// Command bench runs QeetMart's benchmarks against a throw-away stack (each
+// app beside its own daprd, with mTLS, on real PostgreSQL and Redis) and
+// writes a Markdown report per benchmark:
 //
-//	direct    the app's own port (with its app token)
-//	sidecar   through the app's own daprd (service invocation to itself)
-//	gateway   client → gateway → gateway's daprd → product's daprd → app
+//	go run ./tools/bench gateway -out docs/bench/gateway.md   (make bench-gateway)
+//	go run ./tools/bench auth -out docs/bench/auth.md         (make bench-auth)
 //
-// each at a fixed rate and at saturation, and writes a Markdown report.
-//
-//	go run ./tools/bench -out docs/bench/gateway.md    (make bench-gateway)
+// gateway (this file) measures what the gateway adds: one service endpoint
+// of an echo app, called direct, through its own sidecar, and through the
+// gateway, at fixed rates and at saturation. auth (auth.go) measures
+// register, login and refresh through the gateway.
 package main
 
 import (
@@ -33,12 +33,25 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
+	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth}
+	var err error
+	if bench, ok := benches[firstArg(os.Args)]; ok {
+		err = bench(ctx, os.Args[2:], os.Stdout)
+	} else {
+		err = fmt.Errorf("usage: bench gateway|auth [flags]")
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+func firstArg(args []string) string {
+	if len(args) < 2 {
+		return ""
+	}
+	return args[1]
 }
 
 type path struct {
@@ -79,8 +92,8 @@ func (ps processes) snapshot() map[string]time.Duration {
 	return out
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench gateway", flag.ContinueOnError)
 	out := fs.String("out", "docs/bench/gateway.md", "report file")
 	rate := fs.Int("rate", 2000, "fixed request rate per second (the issue's target)")
 	lowRate := fs.Int("low-rate", 500, "a fixed rate every path sustains here")
