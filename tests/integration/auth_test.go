@@ -1,20 +1,24 @@
 package integration
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/qeetmart/qeetmart/internal/stack"
 	"github.com/qeetmart/qeetmart/internal/testenv"
+	"github.com/qeetmart/qeetmart/internal/testenv/testjwt"
 )
 
 type pair struct {
@@ -207,6 +211,65 @@ func TestAuthFlows(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, a.status, "an access token is not a refresh token")
 	})
 
+	t.Run("forged variants of a real token are refused", func(t *testing.T) {
+		real := client.mustLogin("ann@example.com", password)
+		var claims jwt.MapClaims
+		_, _, err := jwt.NewParser().ParseUnverified(real.AccessToken, &claims)
+		require.NoError(t, err)
+		kid := jwtHeader(t, real.AccessToken, "kid")
+
+		none := jwt.NewWithClaims(jwt.SigningMethodNone, claims)
+		none.Header["kid"] = kid
+		algNone, err := none.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		require.NoError(t, err)
+
+		// HS256 keyed with auth's published public key: the classic
+		// algorithm-confusion attack.
+		var jwks struct{ Keys []struct{ Kid, X string } }
+		require.NoError(t, json.Unmarshal(client.call(http.MethodGet, "/.well-known/jwks.json", nil, nil).body, &jwks))
+		var public []byte
+		for _, k := range jwks.Keys {
+			if k.Kid == kid {
+				public, err = base64.RawURLEncoding.DecodeString(k.X)
+				require.NoError(t, err)
+			}
+		}
+		require.NotEmpty(t, public)
+		hs := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+		hs.Header["kid"] = kid
+		hsPublic, err := hs.SignedString(public)
+		require.NoError(t, err)
+
+		for name, token := range map[string]string{"alg none": algNone, "HS256 with the public key": hsPublic, "tampered role": testjwt.Tampered(real.AccessToken)} {
+			a := client.get("/api/v1/auth/me", token)
+			assert.Equal(t, http.StatusUnauthorized, a.status, name)
+		}
+		assert.Equal(t, http.StatusOK, client.get("/api/v1/auth/me", real.AccessToken).status, "the real one still works")
+	})
+
+	t.Run("no malformed body gets past a 4xx", func(t *testing.T) {
+		token := client.mustLogin("ann@example.com", password).AccessToken
+		bodies := []string{`{`, `[]`, `null`, `"text"`, `{"email":5,"password":true}`, `{"refreshToken":{"a":1}}`,
+			`{"oldPassword":[],"newPassword":1}`, `{"role":7}`, "\x00\xff", strings.Repeat("a", 70000)}
+		paths := []struct{ method, path string }{
+			{http.MethodPost, "/api/v1/auth/register"}, {http.MethodPost, "/api/v1/auth/login"},
+			{http.MethodPost, "/api/v1/auth/refresh-token"}, {http.MethodPost, "/api/v1/auth/logout"},
+			{http.MethodPost, "/api/v1/auth/change-password"}, {http.MethodPut, "/api/v1/auth/users/x/role"},
+		}
+		for _, p := range paths {
+			for _, body := range bodies {
+				a := do(t, env, call{method: p.method, path: p.path, body: body,
+					header: map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + token, "X-Forwarded-For": "198.51.100.9"}})
+				assert.True(t, a.status >= 400 && a.status < 500, "%s %s %.20q -> %d %s", p.method, p.path, body, a.status, a.body)
+				a.errorCode(t) // always the envelope
+			}
+		}
+		for _, bad := range []string{"/api/v1/auth/sessions/%00", "/api/v1/auth/sessions/" + strings.Repeat("x", 2000), "/api/v1/auth/sessions/..%2f..%2fkeys"} {
+			a := client.call(http.MethodDelete, bad, nil, bearer(token))
+			assert.True(t, a.status >= 400 && a.status < 500, "%s -> %d %s", bad, a.status, a.body)
+		}
+	})
+
 	t.Run("logout ends the session: its refresh token, and its access token at the gateway", func(t *testing.T) {
 		login := client.mustLogin("ann@example.com", password)
 		a := post("/api/v1/auth/logout", map[string]string{"refreshToken": login.RefreshToken}, bearer(login.AccessToken))
@@ -363,6 +426,60 @@ func TestAuthConcurrentRegistration(t *testing.T) {
 		counts[s]++
 	}
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, counts)
+}
+
+func TestAuthConcurrentSessions(t *testing.T) {
+	env := authEnv(t)
+	c := authClient{t: t, env: env, ip: "198.51.100.70"}
+	const password = "correct horse battery staple"
+	require.Equal(t, http.StatusCreated, c.post("/api/v1/auth/register", map[string]string{"email": "eve@example.com", "password": password}, nil).status)
+
+	t.Run("one refresh token spent by many at once: at most one new pair", func(t *testing.T) {
+		for round := range 3 {
+			login := c.mustLogin("eve@example.com", password)
+			const n = 20
+			statuses := make([]int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					statuses[i] = c.post("/api/v1/auth/refresh-token", map[string]string{"refreshToken": login.RefreshToken}, nil).status
+				})
+			}
+			wg.Wait()
+			counts := map[int]int{}
+			for _, s := range statuses {
+				counts[s]++
+			}
+			assert.LessOrEqual(t, counts[http.StatusOK], 1, "round %d: %v", round, counts)
+			assert.Equal(t, n, counts[http.StatusOK]+counts[http.StatusUnauthorized], "round %d: only 200 or 401: %v", round, counts)
+		}
+	})
+
+	t.Run("parallel logins each get a session of their own", func(t *testing.T) {
+		const n = 8
+		tokens := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				a := c.login("eve@example.com", password)
+				if a.status == http.StatusOK {
+					tokens[i] = a.pair(t).AccessToken
+				}
+			})
+		}
+		wg.Wait()
+		sids := map[string]bool{}
+		for _, tok := range tokens {
+			require.NotEmpty(t, tok, "every login succeeds")
+			sids[jwtClaim(t, tok, "sid")] = true
+		}
+		assert.Len(t, sids, n)
+		a := c.get("/api/v1/auth/sessions", tokens[0])
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		for sid := range sids {
+			assert.Contains(t, string(a.body), sid)
+		}
+	})
 }
 
 func TestAuthAdmin(t *testing.T) {
