@@ -123,41 +123,16 @@ func runAuth(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	runDir, err := os.MkdirTemp("", "qeetmart-bench-auth-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(runDir)
-
-	o, err := stack.Ephemeral(root, runDir, filepath.Join(root, "bin"), []string{"gateway", "auth"})
-	if err != nil {
-		return err
-	}
 	// The gateway's per-address limits would answer 429s from one load
 	// generator; they are lifted so the benchmark measures auth's work.
-	o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000", "AUTH_RATE_LIMIT_RPS=1000000", "AUTH_RATE_LIMIT_BURST=1000000")
-	o.LogLevel = "warn"
-	s, err := stack.Start(ctx, o)
+	s, err := startStack(ctx, []string{"gateway", "auth"}, []string{"gateway", "auth"}, false, stdout, func(o *stack.Options) {
+		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000", "AUTH_RATE_LIMIT_RPS=1000000", "AUTH_RATE_LIMIT_BURST=1000000")
+	})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = s.Stop()
-		_ = stack.DropDatabases(context.Background(), o.Backing, s.Databases())
-	}()
-	if err := s.WaitReady(ctx, 90*time.Second); err != nil {
-		return err
-	}
-	procs := processes{}
-	for _, app := range []string{"gateway", "auth"} {
-		a, d := s.PIDs(app)
-		procs[app] = a
-		procs[app+" daprd"] = d
-	}
+	defer s.Close()
+	procs := s.procs
 	api := authAPI{
 		base:   fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *workers}},

@@ -104,51 +104,21 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	runDir, err := os.MkdirTemp("", "qeetmart-bench-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if *keep {
-			fmt.Fprintln(stdout, "run folder:", runDir)
-			return
-		}
-		os.RemoveAll(runDir)
-	}()
-
-	o, err := stack.Ephemeral(root, runDir, filepath.Join(root, "bin"), []string{"gateway", "auth", "product"})
-	if err != nil {
-		return err
-	}
 	signer := testjwt.NewSigner("bench")
-	o.UseEcho("auth", "TEST_JWKS="+string(testjwt.JWKS(signer)))
-	// Access logs go to files in every path alike; the limits are lifted so
-	// the benchmark measures forwarding, not the limiter's 429s.
-	o.UseEcho("product")
-	o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
-	o.LogLevel = "warn"
-	s, err := stack.Start(ctx, o)
+	s, err := startStack(ctx, []string{"gateway", "auth", "product"}, []string{"gateway", "product"}, *keep, stdout, func(o *stack.Options) {
+		o.UseEcho("auth", "TEST_JWKS="+string(testjwt.JWKS(signer)))
+		// Access logs go to files in every path alike; the limits are
+		// lifted so the benchmark measures forwarding, not the limiter's
+		// 429s.
+		o.UseEcho("product")
+		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
+	})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		_ = s.Stop()
-		_ = stack.DropDatabases(context.Background(), o.Backing, s.Databases())
-	}()
-	if err := s.WaitReady(ctx, 90*time.Second); err != nil {
-		return err
-	}
+	defer s.Close()
+	procs := s.procs
 
-	procs := processes{}
-	for _, app := range []string{"gateway", "product"} {
-		a, d := s.PIDs(app)
-		procs[app] = a
-		procs[app+" daprd"] = d
-	}
 	p := s.Ports("product")
 	paths := []path{
 		{"direct", fmt.Sprintf("http://127.0.0.1:%d/products/1", p.App), http.Header{"Dapr-Api-Token": {s.AppAPIToken("product")}}},

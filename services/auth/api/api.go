@@ -33,17 +33,19 @@ func Routes(r fiber.Router, a *app.Auth) {
 	r.Post("/auth/refresh-token", h.refresh)
 	r.Post("/auth/logout", h.logout)
 
-	r.Get("/auth/me", h.me)
-	r.Post("/auth/change-password", h.changePassword)
-	r.Get("/auth/sessions", h.sessions)
-	r.Delete("/auth/sessions/:id", h.endSession)
-	r.Post("/auth/logout-all", h.logoutAll)
+	// The caller's own account and sessions.
+	r.Get("/auth/me", asCaller(h.me))
+	r.Post("/auth/change-password", asCaller(h.changePassword))
+	r.Get("/auth/sessions", asCaller(h.sessions))
+	r.Delete("/auth/sessions/:id", asCaller(h.endSession))
+	r.Post("/auth/logout-all", asCaller(h.logoutAll))
 
-	r.Get("/auth/users", h.users)
-	r.Put("/auth/users/:id/role", h.setRole)
-	r.Post("/auth/users/:id/disable", h.setDisabled(true))
-	r.Post("/auth/users/:id/enable", h.setDisabled(false))
-	r.Post("/auth/keys/rotate", h.rotateKeys)
+	// Admin only (checked against the stored account in app).
+	r.Get("/auth/users", asCaller(h.users))
+	r.Put("/auth/users/:id/role", asCaller(h.setRole))
+	r.Post("/auth/users/:id/disable", asCaller(h.setDisabled(true)))
+	r.Post("/auth/users/:id/enable", asCaller(h.setDisabled(false)))
+	r.Post("/auth/keys/rotate", asCaller(h.rotateKeys))
 }
 
 type handlers struct{ auth *app.Auth }
@@ -94,13 +96,16 @@ type message struct {
 	Message string `json:"message"`
 }
 
-// caller is the verified caller the gateway names; no caller is a 401.
-func caller(c fiber.Ctx) (app.Caller, error) {
-	who := app.Caller{UserID: c.Get(headerUserID), SessionID: c.Get(headerSessionID)}
-	if who.UserID == "" {
-		return who, errUnauthenticated
+// asCaller runs fn for the verified caller the gateway names; a request
+// without one is a 401.
+func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		who := app.Caller{UserID: c.Get(headerUserID), SessionID: c.Get(headerSessionID)}
+		if who.UserID == "" {
+			return errUnauthenticated
+		}
+		return fn(c, who)
 	}
-	return who, nil
 }
 
 func client(c fiber.Ctx) app.Client {
@@ -181,11 +186,7 @@ func (h handlers) logout(c fiber.Ctx) error {
 	return c.JSON(message{"Logged out successfully"})
 }
 
-func (h handlers) me(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) me(c fiber.Ctx, who app.Caller) error {
 	u, err := h.auth.Me(c.Context(), who.UserID)
 	if err != nil {
 		return answer(err)
@@ -193,11 +194,7 @@ func (h handlers) me(c fiber.Ctx) error {
 	return c.JSON(viewUser(u))
 }
 
-func (h handlers) changePassword(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) changePassword(c fiber.Ctx, who app.Caller) error {
 	var req struct {
 		OldPassword string `json:"oldPassword"`
 		NewPassword string `json:"newPassword"`
@@ -214,11 +211,7 @@ func (h handlers) changePassword(c fiber.Ctx) error {
 	return c.JSON(message{"Password changed successfully"})
 }
 
-func (h handlers) sessions(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) sessions(c fiber.Ctx, who app.Caller) error {
 	list, err := h.auth.Sessions(c.Context(), who)
 	if err != nil {
 		return answer(err)
@@ -231,33 +224,21 @@ func (h handlers) sessions(c fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (h handlers) endSession(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) endSession(c fiber.Ctx, who app.Caller) error {
 	if err := h.auth.EndSession(c.Context(), who, c.Params("id")); err != nil {
 		return answer(err)
 	}
 	return c.SendStatus(http.StatusNoContent)
 }
 
-func (h handlers) logoutAll(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) logoutAll(c fiber.Ctx, who app.Caller) error {
 	if err := h.auth.LogoutAll(c.Context(), who); err != nil {
 		return answer(err)
 	}
 	return c.JSON(message{"Logged out of all sessions"})
 }
 
-func (h handlers) users(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) users(c fiber.Ctx, who app.Caller) error {
 	page, perr := strconv.Atoi(c.Query("page", "0"))
 	size, serr := strconv.Atoi(c.Query("size", "10"))
 	if perr != nil || serr != nil {
@@ -275,11 +256,7 @@ func (h handlers) users(c fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (h handlers) setRole(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) setRole(c fiber.Ctx, who app.Caller) error {
 	var req struct {
 		Role string `json:"role"`
 	}
@@ -293,12 +270,8 @@ func (h handlers) setRole(c fiber.Ctx) error {
 	return c.JSON(viewUserAsAdmin(u))
 }
 
-func (h handlers) setDisabled(disabled bool) fiber.Handler {
-	return func(c fiber.Ctx) error {
-		who, err := caller(c)
-		if err != nil {
-			return err
-		}
+func (h handlers) setDisabled(disabled bool) func(fiber.Ctx, app.Caller) error {
+	return func(c fiber.Ctx, who app.Caller) error {
 		u, err := h.auth.SetDisabled(c.Context(), who, c.Params("id"), disabled)
 		if err != nil {
 			return answer(err)
@@ -307,11 +280,7 @@ func (h handlers) setDisabled(disabled bool) fiber.Handler {
 	}
 }
 
-func (h handlers) rotateKeys(c fiber.Ctx) error {
-	who, err := caller(c)
-	if err != nil {
-		return err
-	}
+func (h handlers) rotateKeys(c fiber.Ctx, who app.Caller) error {
 	key, err := h.auth.RotateKeys(c.Context(), who)
 	if err != nil {
 		return answer(err)
