@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -210,16 +207,11 @@ func authLine(r loadResult) string {
 
 func writeAuthReport(file string, results []loadResult, d time.Duration) error {
 	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "# Auth benchmark\n\nRun %s on %s (%d CPUs, %s/%s), %s per run, load generator on the same machine.\n",
-		time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, d)
-	fmt.Fprintf(&b, "Command: `make bench-auth` (go run ./tools/bench auth). Closed loop through the gateway, both sidecars (mTLS) and auth on PostgreSQL; argon2id at auth's defaults (m=19456 KiB, t=2, p=1).\n\n")
+	reportHeader(&b, "Auth benchmark", "make bench-auth", "go run ./tools/bench auth", d)
+	fmt.Fprintf(&b, "Closed loop through the gateway, both sidecars (mTLS) and auth on PostgreSQL; argon2id at auth's defaults (m=19456 KiB, t=2, p=1).\n\n")
 	fmt.Fprintf(&b, "| scenario | workers | throughput (req/s) | errors | p50 (ms) | p99 (ms) | max (ms) | auth CPU µs/req | auth daprd CPU µs/req | gateway CPU µs/req | gateway daprd CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		fmt.Fprintln(&b, authLine(r))
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(file, []byte(b.String()), 0o644)
+	return writeFile(file, b.String())
 }

@@ -208,10 +208,7 @@ func line(r result) string {
 
 func writeReport(file string, results []result, lowRate, rate int, d time.Duration) error {
 	var b strings.Builder
-	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "# Gateway benchmark\n\nRun %s on %s (%d CPUs, %s/%s), %s per run, load generator on the same machine.\n",
-		time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, d)
-	fmt.Fprintf(&b, "Command: `make bench-gateway` (go run ./tools/bench).\n\n")
+	reportHeader(&b, "Gateway benchmark", "make bench-gateway", "go run ./tools/bench gateway", d)
 	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | gateway daprd CPU µs/req | product daprd CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	byKey := map[string]vegeta.Metrics{}
 	for _, r := range results {
@@ -225,8 +222,20 @@ func writeReport(file string, results []result, lowRate, rate int, d time.Durati
 			r, ms(g.Latencies.P50-s.Latencies.P50), ms(g.Latencies.P99-s.Latencies.P99), g.Success*100, s.Success*100)
 	}
 	fmt.Fprintf(&b, "\nThat difference includes the second sidecar and its mTLS hop, not only the gateway; the CPU columns split the cost by process.\n")
+	return writeFile(file, b.String())
+}
+
+// reportHeader starts a report: what ran where, and the command.
+func reportHeader(b *strings.Builder, title, command, goCommand string, d time.Duration) {
+	host, _ := os.Hostname()
+	fmt.Fprintf(b, "# %s\n\nRun %s on %s (%d CPUs, %s/%s), %s per run, load generator on the same machine.\n",
+		title, time.Now().UTC().Format(time.RFC3339), host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, d)
+	fmt.Fprintf(b, "Command: `%s` (%s).\n\n", command, goCommand)
+}
+
+func writeFile(file, text string) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(file, []byte(b.String()), 0o644)
+	return os.WriteFile(file, []byte(text), 0o644)
 }

@@ -303,34 +303,37 @@ func required(fields map[string]string) app.FieldErrors {
 
 var errUnauthenticated = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
 
-// answer maps the use cases' errors to HTTP; anything else is a 500.
+// answers maps the use cases' errors to what the client is told.
+var answers = []struct {
+	err error
+	to  *web.Error
+}{
+	{app.ErrEmailTaken, web.NewError(http.StatusConflict, "EMAIL_TAKEN", "Email is already registered")},
+	{app.ErrInvalidCredentials, web.NewError(http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")},
+	{app.ErrInvalidRefresh, web.NewError(http.StatusUnauthorized, "INVALID_REFRESH_TOKEN", "Refresh token is invalid")},
+	{app.ErrNotFound, web.NewError(http.StatusNotFound, web.CodeNotFound, "User not found")},
+	{app.ErrSessionNotFound, web.NewError(http.StatusNotFound, web.CodeNotFound, "Session not found")},
+	{app.ErrWrongPassword, web.NewError(http.StatusUnauthorized, "INVALID_PASSWORD", "Old password is incorrect")},
+	{app.ErrSamePassword, web.NewError(http.StatusBadRequest, web.CodeBadRequest, "New password must be different from old password")},
+	{app.ErrForbidden, web.NewError(http.StatusForbidden, web.CodeForbidden, "Access denied")},
+	{app.ErrOwnAccount, web.NewError(http.StatusConflict, web.CodeConflict, "Admins cannot disable or demote their own account")},
+	{app.ErrConflict, web.NewError(http.StatusConflict, web.CodeConflict, "Concurrent update; try again")},
+}
+
+// answer turns a use case's error into the answer; anything unknown is a
+// 500 that hides its internals.
 func answer(err error) error {
 	var fields app.FieldErrors
-	switch {
-	case errors.As(err, &fields):
+	if errors.As(err, &fields) {
 		return web.NewError(http.StatusBadRequest, web.CodeValidation, "Validation failed").WithDetails(map[string]string(fields))
-	case errors.Is(err, app.ErrEmailTaken):
-		return web.NewError(http.StatusConflict, "EMAIL_TAKEN", "Email is already registered")
-	case errors.Is(err, app.ErrInvalidCredentials):
-		return web.NewError(http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")
-	case errors.Is(err, app.ErrInvalidRefresh):
-		return web.NewError(http.StatusUnauthorized, "INVALID_REFRESH_TOKEN", "Refresh token is invalid")
-	case errors.Is(err, app.ErrNotFound):
-		return web.NewError(http.StatusNotFound, web.CodeNotFound, "User not found")
-	case errors.Is(err, app.ErrSessionNotFound):
-		return web.NewError(http.StatusNotFound, web.CodeNotFound, "Session not found")
-	case errors.Is(err, app.ErrWrongPassword):
-		return web.NewError(http.StatusUnauthorized, "INVALID_PASSWORD", "Old password is incorrect")
-	case errors.Is(err, app.ErrSamePassword):
-		return web.NewError(http.StatusBadRequest, web.CodeBadRequest, "New password must be different from old password")
-	case errors.Is(err, app.ErrForbidden):
-		return web.NewError(http.StatusForbidden, web.CodeForbidden, "Access denied")
-	case errors.Is(err, app.ErrOwnAccount):
-		return web.NewError(http.StatusConflict, web.CodeConflict, "Admins cannot disable or demote their own account")
-	case errors.Is(err, app.ErrConflict):
-		return web.NewError(http.StatusConflict, web.CodeConflict, "Concurrent update; try again")
-	case errors.As(err, new(app.ThrottledError)):
+	}
+	if errors.As(err, new(app.ThrottledError)) {
 		return web.NewError(http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "Too many failed logins; try again later")
+	}
+	for _, a := range answers {
+		if errors.Is(err, a.err) {
+			return a.to
+		}
 	}
 	return err
 }
