@@ -46,8 +46,8 @@ func FreePort() (int, error) {
 }
 
 // Ephemeral describes a throw-away stack for tests and benchmarks: free
-// ports, its own databases and Redis key prefix (so it never meets another
-// stack's data), daprd and sentry from root/bin, apps from appDir.
+// ports, its own databases and its own Redis (so it never meets another
+// stack's data or events), daprd and sentry from root/bin, apps from appDir.
 func Ephemeral(root, runDir, appDir string, apps []string) (Options, error) {
 	id := fmt.Sprintf("t%d%04d", time.Now().UnixMilli()%1e8, os.Getpid()%1e4)
 	o := Options{
@@ -58,12 +58,12 @@ func Ephemeral(root, runDir, appDir string, apps []string) (Options, error) {
 			Sentry: filepath.Join(root, "bin", "sentry"),
 			AppDir: appDir,
 		},
-		Apps:           apps,
-		Ports:          map[string]Ports{},
-		Backing:        BackingFromEnv(os.Getenv),
-		DBPrefix:       id + "_",
-		RedisKeyPrefix: id,
-		LogLevel:       "info",
+		Apps:         apps,
+		Ports:        map[string]Ports{},
+		Backing:      BackingFromEnv(os.Getenv),
+		DBPrefix:     id + "_",
+		PrivateRedis: true,
+		LogLevel:     "info",
 	}
 	for _, b := range []string{o.Bins.Daprd, o.Bins.Sentry} {
 		if _, err := os.Stat(b); err != nil {

@@ -65,7 +65,6 @@ type rendered struct {
 // renderOptions isolate one stack from another on the same servers.
 type renderOptions struct {
 	DBPrefix       string // prepended to every database name ("" for make run)
-	RedisKeyPrefix string // state.redis keyPrefix; "" keeps the file's
 	NameResolution string // path of the SQLite name-resolution file
 }
 
@@ -136,8 +135,6 @@ func overrideComponent(doc *yaml.Node, b Backing, o renderOptions, dbs map[strin
 			value.Value = b.RedisHost
 		case strings.HasSuffix(typ.Value, ".redis") && name.Value == "redisPassword":
 			value.Value = b.RedisPassword
-		case typ.Value == "state.redis" && name.Value == "keyPrefix" && o.RedisKeyPrefix != "":
-			value.Value = o.RedisKeyPrefix
 		}
 	}
 	return nil

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +22,7 @@ func repoRoot(t *testing.T) string {
 func TestRenderPointsComponentsAtTheBackingServers(t *testing.T) {
 	out := t.TempDir()
 	b := Backing{PGHost: "db.local", PGPort: "6543", PGUser: "qm", PGPassword: "pw", RedisHost: "cache.local:7000", RedisPassword: "rpw"}
-	res, err := render(repoRoot(t), out, b, renderOptions{DBPrefix: "t1_", RedisKeyPrefix: "t1", NameResolution: "/x/nr.db"})
+	res, err := render(repoRoot(t), out, b, renderOptions{DBPrefix: "t1_", NameResolution: "/x/nr.db"})
 	require.NoError(t, err)
 
 	assert.Equal(t, []string{"t1_auth", "t1_inventory", "t1_product", "t1_user"}, res.Databases)
@@ -37,7 +39,6 @@ func TestRenderPointsComponentsAtTheBackingServers(t *testing.T) {
 	cache := read("statestore-inventory-cache.yaml")
 	assert.Contains(t, cache, "cache.local:7000")
 	assert.Contains(t, cache, "rpw")
-	assert.Contains(t, cache, "value: t1", "test key prefix")
 	assert.NotContains(t, cache, "127.0.0.1:6379")
 
 	assert.Contains(t, read("pubsub.yaml"), "cache.local:7000")
@@ -92,4 +93,21 @@ func TestFixedPortsAreUnique(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 4000, ports["gateway"].App)
+}
+
+func TestPrivateRedisIsItsOwnServer(t *testing.T) {
+	dir := t.TempDir()
+	p, addr, err := startRedis(t.Context(), dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopProc(p) })
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("PING\r\n"))
+	require.NoError(t, err)
+	reply := make([]byte, 7)
+	_, err = io.ReadFull(conn, reply)
+	require.NoError(t, err)
+	assert.Equal(t, "+PONG\r\n", string(reply))
+	assert.NotEqual(t, "127.0.0.1:6379", addr)
 }

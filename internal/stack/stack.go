@@ -10,8 +10,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -70,10 +72,14 @@ type Options struct {
 	Ports   map[string]Ports
 	Sentry  SentryPorts
 	Backing Backing
-	// DBPrefix and RedisKeyPrefix isolate a test run's data.
-	DBPrefix, RedisKeyPrefix string
-	LogLevel                 string              // for apps and daprd; default info
-	ExtraEnv                 map[string][]string // per app, KEY=VALUE
+	// DBPrefix isolates a test run's databases on a shared PostgreSQL.
+	DBPrefix string
+	// PrivateRedis starts a redis-server of the stack's own: pub/sub streams
+	// and their consumer groups have fixed names, so stacks sharing a Redis
+	// would take each other's events.
+	PrivateRedis bool
+	LogLevel     string              // for apps and daprd; default info
+	ExtraEnv     map[string][]string // per app, KEY=VALUE
 }
 
 // Stack is a running platform.
@@ -82,6 +88,7 @@ type Stack struct {
 	res     rendered
 	anchors string // Sentry's CA, PEM
 	sentry  *process
+	redis   *process // with PrivateRedis
 	mu      sync.Mutex
 	nodes   map[string]*node
 }
@@ -101,18 +108,25 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	if err := os.MkdirAll(o.RunDir, 0o755); err != nil {
 		return nil, err
 	}
-	res, err := render(o.Root, o.RunDir, o.Backing, renderOptions{
+	s := &Stack{opts: o, nodes: map[string]*node{}}
+	if o.PrivateRedis {
+		redis, host, err := startRedis(ctx, o.RunDir)
+		if err != nil {
+			return nil, err
+		}
+		s.redis, s.opts.Backing.RedisHost, s.opts.Backing.RedisPassword = redis, host, ""
+	}
+	res, err := render(o.Root, o.RunDir, s.opts.Backing, renderOptions{
 		DBPrefix:       o.DBPrefix,
-		RedisKeyPrefix: o.RedisKeyPrefix,
 		NameResolution: filepath.Join(o.RunDir, "nameresolution.db"),
 	})
+	if err == nil {
+		err = EnsureDatabases(ctx, o.Backing, res.Databases)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("render resources: %w", err)
+		return nil, errors.Join(fmt.Errorf("resources: %w", err), s.Stop())
 	}
-	if err := EnsureDatabases(ctx, o.Backing, res.Databases); err != nil {
-		return nil, err
-	}
-	s := &Stack{opts: o, res: res, nodes: map[string]*node{}}
+	s.res = res
 	if err := s.startAll(ctx); err != nil {
 		return nil, errors.Join(err, s.Stop())
 	}
@@ -336,7 +350,42 @@ func (s *Stack) Stop() error {
 	if s.sentry != nil {
 		errs = append(errs, stopProc(s.sentry))
 	}
+	if s.redis != nil {
+		errs = append(errs, stopProc(s.redis))
+	}
 	return errors.Join(errs...)
+}
+
+// startRedis runs a throw-away redis-server (nothing kept on disk) on a free
+// loopback port and waits until it accepts connections.
+func startRedis(ctx context.Context, runDir string) (*process, string, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, "", fmt.Errorf("a private Redis needs redis-server (scripts/deps.sh installs it): %w", err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		return nil, "", err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p, err := startProcess("redis", bin, []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"},
+		baseEnv(), filepath.Join(runDir, "redis.log"))
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			conn.Close()
+			return p, addr, nil
+		}
+		if p.exited() || ctx.Err() != nil {
+			return nil, "", errors.Join(fmt.Errorf("redis-server on %s did not start (log: %s)", addr, filepath.Join(runDir, "redis.log")), stopProc(p))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // WaitReady waits until every sidecar reports healthy, which daprd does only
