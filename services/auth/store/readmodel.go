@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -40,11 +42,18 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS state_user_id ON ` + table + ` ((value->>'userId'))`,
 		`CREATE INDEX IF NOT EXISTS state_key_prefix ON ` + table + ` (key text_pattern_ops)`,
 	} {
-		if _, err := m.db.Exec(ctx, ddl); err != nil {
+		if _, err := m.db.Exec(ctx, ddl); err != nil && !createdConcurrently(err) {
 			return fmt.Errorf("read model index: %w", err)
 		}
 	}
 	return nil
+}
+
+// createdConcurrently reports the error PostgreSQL gives the loser when two
+// replicas create the same index at once: the index exists either way.
+func createdConcurrently(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07")
 }
 
 const live = `(expiredate IS NULL OR expiredate > now())`
