@@ -540,7 +540,7 @@ func TestAuthAdmin(t *testing.T) {
 		assert.Equal(t, daveID, page.Content[0].ID)
 		assert.True(t, page.Last)
 
-		for _, q := range []string{"size=101", "size=0", "page=-1", "size=ten"} {
+		for _, q := range []string{"size=101", "size=0", "page=-1", "size=ten", "page=9223372036854775807", "page=99999999999999999999"} {
 			a := c.get("/api/v1/auth/users?"+q, root.AccessToken)
 			assert.Equal(t, http.StatusBadRequest, a.status, q)
 			assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t), q)

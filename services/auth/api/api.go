@@ -239,10 +239,17 @@ func (h handlers) logoutAll(c fiber.Ctx, who app.Caller) error {
 }
 
 func (h handlers) users(c fiber.Ctx, who app.Caller) error {
-	page, perr := strconv.Atoi(c.Query("page", "0"))
-	size, serr := strconv.Atoi(c.Query("size", "10"))
-	if perr != nil || serr != nil {
-		return answer(app.FieldErrors{"page": "page and size must be integers", "size": "page and size must be integers"})
+	fields := app.FieldErrors{}
+	page, err := strconv.Atoi(c.Query("page", "0"))
+	if err != nil {
+		fields["page"] = "page must be an integer"
+	}
+	size, err := strconv.Atoi(c.Query("size", "10"))
+	if err != nil {
+		fields["size"] = "size must be an integer"
+	}
+	if len(fields) > 0 {
+		return answer(fields)
 	}
 	list, err := h.auth.Users(c.Context(), who, page, size)
 	if err != nil {

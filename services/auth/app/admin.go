@@ -17,8 +17,12 @@ type Page[T any] struct {
 	Last          bool `json:"last"`
 }
 
-// MaxPageSize bounds a page.
-const MaxPageSize = 100
+// Bounds of a page request: size, and page number (so that page×size
+// cannot overflow into a nonsense offset).
+const (
+	MaxPageSize = 100
+	MaxPage     = 1_000_000
+)
 
 // requireAdmin checks the stored account, not the token's role claim: a
 // demoted or disabled admin's last access token must not keep the power.
@@ -36,8 +40,8 @@ func (a *Auth) requireAdmin(ctx context.Context, c Caller) error {
 // Users lists accounts in creation order.
 func (a *Auth) Users(ctx context.Context, c Caller, page, size int) (Page[domain.User], error) {
 	fields := FieldErrors{}
-	if page < 0 {
-		fields["page"] = "page must be 0 or more"
+	if page < 0 || page > MaxPage {
+		fields["page"] = "page must be between 0 and 1000000"
 	}
 	if size < 1 || size > MaxPageSize {
 		fields["size"] = "size must be between 1 and 100"

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"math"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestAdminRules(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Page[domain.User]{Content: page.Content, Page: 1, Size: 2, TotalElements: 3, TotalPages: 2, Last: true}, page)
 	assert.Len(t, page.Content, 1)
-	for _, bad := range [][2]int{{-1, 10}, {0, 0}, {0, 101}} {
+	for _, bad := range [][2]int{{-1, 10}, {0, 0}, {0, 101}, {math.MaxInt, 100}} {
 		_, err := a.Users(ctx, admin, bad[0], bad[1])
 		assert.ErrorAs(t, err, new(FieldErrors), "%v", bad)
 	}
