@@ -140,5 +140,6 @@ func (a *Auth) RotateKeys(ctx context.Context, c Caller) (domain.SigningKey, err
 	if err := a.Store.SaveKeyRing(ctx, ring, etag); err != nil {
 		return domain.SigningKey{}, err // ErrConflict: a concurrent rotation won
 	}
+	a.forgetKeys()
 	return key, nil
 }

@@ -67,6 +67,7 @@ type Auth struct {
 	Log                *slog.Logger
 
 	dummyHash string
+	keys      keyCache
 }
 
 // New wires an Auth.
@@ -111,6 +112,7 @@ func (a *Auth) EnsureKeys(ctx context.Context) error {
 		return err
 	}
 	err = a.Store.SaveKeyRing(ctx, ring, etag)
+	a.forgetKeys()
 	if errors.Is(err, ErrConflict) {
 		return nil // another replica made it first
 	}
@@ -119,7 +121,7 @@ func (a *Auth) EnsureKeys(ctx context.Context) error {
 
 // JWKS is the published key set.
 func (a *Auth) JWKS(ctx context.Context) (any, error) {
-	ring, _, err := a.Store.KeyRing(ctx)
+	ring, err := a.keyRing(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +235,7 @@ func (a *Auth) upgradeHash(ctx context.Context, u domain.User, password string) 
 }
 
 func (a *Auth) startSession(ctx context.Context, u domain.User, c Client) (Pair, error) {
-	ring, _, err := a.Store.KeyRing(ctx)
+	ring, err := a.keyRing(ctx)
 	if err != nil {
 		return Pair{}, err
 	}

@@ -18,7 +18,7 @@ type Caller struct {
 // Refresh spends a refresh token for a new pair. A spent token presented
 // again ends its whole session.
 func (a *Auth) Refresh(ctx context.Context, token string) (Pair, error) {
-	ring, _, err := a.Store.KeyRing(ctx)
+	ring, err := a.keyRing(ctx)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -69,7 +69,7 @@ func (a *Auth) Refresh(ctx context.Context, token string) (Pair, error) {
 // Logout ends the session of a refresh token. Unknown or invalid tokens
 // succeed too: the caller's goal (that token no longer works) holds.
 func (a *Auth) Logout(ctx context.Context, token string) error {
-	ring, _, err := a.Store.KeyRing(ctx)
+	ring, err := a.keyRing(ctx)
 	if err != nil {
 		return err
 	}
