@@ -264,6 +264,10 @@ func TestAuthFlows(t *testing.T) {
 				a.errorCode(t) // always the envelope
 			}
 		}
+		huge := `{"email":"ann@example.com","password":"` + strings.Repeat("p", 2<<20) + `"}`
+		a := do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login", body: huge, header: map[string]string{"Content-Type": "application/json"}})
+		assert.Equal(t, http.StatusRequestEntityTooLarge, a.status, "a body over BODY_LIMIT (1 MiB)")
+		assert.Equal(t, "PAYLOAD_TOO_LARGE", a.errorCode(t))
 		for _, bad := range []string{"/api/v1/auth/sessions/%00", "/api/v1/auth/sessions/" + strings.Repeat("x", 2000), "/api/v1/auth/sessions/..%2f..%2fkeys"} {
 			a := client.call(http.MethodDelete, bad, nil, bearer(token))
 			assert.True(t, a.status >= 400 && a.status < 500, "%s -> %d %s", bad, a.status, a.body)
