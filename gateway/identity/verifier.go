@@ -24,7 +24,6 @@ var (
 	ErrRevoked   = errors.New("token revoked")
 	ErrNotAccess = errors.New("not an access token")
 	ErrNoSubject = errors.New("token has no subject")
-	algorithms   = []string{"EdDSA", "ES256"}
 )
 
 // Verifier checks bearer tokens: signature by a cached auth key (EdDSA or
