@@ -50,7 +50,20 @@ func Start(t *testing.T, apps []string, opts ...Option) *Env {
 	if testing.Short() {
 		t.Skip("integration test: needs daprd, PostgreSQL and Redis")
 	}
-	o, err := stack.Ephemeral(RepoRoot(t), t.TempDir(), buildApps(t, RepoRoot(t)), apps)
+	// The run folder (logs, rendered resources) outlives a failed test, so
+	// a flake can be read in full.
+	runDir, err := os.MkdirTemp("", "qeetmart-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("run folder kept: %s", runDir)
+			return
+		}
+		os.RemoveAll(runDir)
+	})
+	o, err := stack.Ephemeral(RepoRoot(t), runDir, buildApps(t, RepoRoot(t)), apps)
 	if err != nil {
 		t.Fatal(err)
 	}
