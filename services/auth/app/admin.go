@@ -66,35 +66,25 @@ func (a *Auth) SetRole(ctx context.Context, c Caller, id, role string) (domain.U
 	if role != domain.RoleUser && role != domain.RoleAdmin {
 		return domain.User{}, FieldErrors{"role": "role must be USER or ADMIN"}
 	}
-	return a.changeUser(ctx, c, id, func(u *domain.User) (bool, error) {
-		if u.Role == role {
-			return false, nil
-		}
-		if id == c.UserID {
-			return false, ErrOwnAccount
-		}
+	return a.changeUser(ctx, c, id, func(u *domain.User) bool {
 		u.Role = role
-		return true, nil
+		return true
 	})
 }
 
 // SetDisabled disables or enables an account. Disabling ends its sessions.
 func (a *Auth) SetDisabled(ctx context.Context, c Caller, id string, disabled bool) (domain.User, error) {
-	return a.changeUser(ctx, c, id, func(u *domain.User) (bool, error) {
-		if u.Disabled == disabled {
-			return false, nil
-		}
-		if id == c.UserID {
-			return false, ErrOwnAccount
-		}
+	return a.changeUser(ctx, c, id, func(u *domain.User) bool {
 		u.Disabled = disabled
-		return disabled, nil
+		return disabled
 	})
 }
 
-// changeUser applies change to account id as admin c; when change says so,
-// every session of the account ends in the same transaction.
-func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(*domain.User) (revoke bool, err error)) (domain.User, error) {
+// changeUser applies change to account id as admin c. A change that changes
+// nothing is a no-op; admins may not change their own account (so the last
+// admin cannot lock everyone out). When change says so, every session of
+// the account ends in the same transaction.
+func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(*domain.User) (revoke bool)) (domain.User, error) {
 	if err := a.requireAdmin(ctx, c); err != nil {
 		return domain.User{}, err
 	}
@@ -106,9 +96,12 @@ func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(
 		return u, ErrNotFound
 	}
 	before := u
-	revoke, err := change(&u)
-	if err != nil || u == before {
-		return u, err
+	revoke := change(&u)
+	if u == before {
+		return u, nil
+	}
+	if id == c.UserID {
+		return before, ErrOwnAccount
 	}
 	u.UpdatedAt = a.Now().UTC()
 	if !revoke {
