@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -482,6 +483,7 @@ func (s *Stack) AppAPIToken(app string) string {
 // ends.
 func waitHTTP(ctx context.Context, p *process, url string, header http.Header) error {
 	client := &http.Client{Timeout: time.Second}
+	last := "no answer yet" // what the last attempt got, for the error
 	for {
 		if p != nil && p.exited() {
 			return fmt.Errorf("%s exited: %v", p.name, p.err)
@@ -490,15 +492,20 @@ func waitHTTP(ctx context.Context, p *process, url string, header http.Header) e
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		if resp, err := client.Do(req); err == nil {
+		resp, err := client.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 			resp.Body.Close()
 			if resp.StatusCode/100 == 2 {
 				return nil
 			}
+			last = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, body)
+		} else if ctx.Err() == nil {
+			last = err.Error()
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready: %w", url, ctx.Err())
+			return fmt.Errorf("%s not ready (last answer: %s): %w", url, last, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
