@@ -318,7 +318,7 @@ var answers = []struct {
 	{app.ErrEmailTaken, web.NewError(http.StatusConflict, "EMAIL_TAKEN", "Email is already registered")},
 	{app.ErrInvalidCredentials, web.NewError(http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid email or password")},
 	{app.ErrInvalidRefresh, web.NewError(http.StatusUnauthorized, "INVALID_REFRESH_TOKEN", "Refresh token is invalid")},
-	{app.ErrNotFound, web.NewError(http.StatusNotFound, web.CodeNotFound, "User not found")},
+	{app.ErrUserNotFound, web.NewError(http.StatusNotFound, web.CodeNotFound, "User not found")},
 	{app.ErrSessionNotFound, web.NewError(http.StatusNotFound, web.CodeNotFound, "Session not found")},
 	{app.ErrWrongPassword, web.NewError(http.StatusUnauthorized, "INVALID_PASSWORD", "Old password is incorrect")},
 	{app.ErrSamePassword, web.NewError(http.StatusBadRequest, web.CodeBadRequest, "New password must be different from old password")},

@@ -93,7 +93,7 @@ func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(
 		return u, err
 	}
 	if !found {
-		return u, ErrNotFound
+		return u, ErrUserNotFound
 	}
 	before := u
 	revoke := change(&u)

@@ -21,7 +21,7 @@ var (
 	ErrInvalidCredentials = errors.New("invalid email or password")
 	ErrInvalidRefresh     = errors.New("refresh token is invalid")
 	ErrConflict           = errors.New("concurrent update")
-	ErrNotFound           = errors.New("user not found")
+	ErrUserNotFound       = errors.New("user not found")
 	ErrSessionNotFound    = errors.New("session not found")
 	ErrWrongPassword      = errors.New("old password is incorrect")
 	ErrSamePassword       = errors.New("new password must be different from old password")
@@ -279,7 +279,7 @@ func (a *Auth) Me(ctx context.Context, userID string) (domain.User, error) {
 		return u, err
 	}
 	if !found {
-		return u, ErrNotFound
+		return u, ErrUserNotFound
 	}
 	return u, nil
 }

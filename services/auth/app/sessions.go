@@ -130,7 +130,7 @@ func (a *Auth) ChangePassword(ctx context.Context, c Caller, oldPassword, newPas
 		return err
 	}
 	if !found {
-		return ErrNotFound
+		return ErrUserNotFound
 	}
 	if ok, _, err := a.Hasher.Verify(u.PasswordHash, oldPassword); err != nil || !ok {
 		return ErrWrongPassword
