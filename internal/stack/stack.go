@@ -138,10 +138,35 @@ func (s *Stack) startAll(ctx context.Context) error {
 	if err := s.startSentry(ctx); err != nil {
 		return err
 	}
-	for _, app := range s.opts.Apps {
+	for i, app := range s.opts.Apps {
 		if err := s.StartApp(app); err != nil {
 			return err
 		}
+		if i == 0 {
+			// The first sidecar creates the name-resolution database (WAL
+			// mode, migrations) alone: a sidecar racing it can fail its
+			// name-resolution init with SQLITE_BUSY, and daprd then runs on
+			// unregistered, unreachable by every other app (seen here).
+			if err := s.waitOutbound(ctx, app); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waitOutbound waits until app's sidecar has initialised (its outbound
+// health answers before the app itself is up).
+func (s *Stack) waitOutbound(ctx context.Context, app string) error {
+	n, err := s.node(app)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", s.Ports(app).HTTP)
+	if err := waitHTTP(ctx, n.daprd, url, nil); err != nil {
+		return fmt.Errorf("%s's sidecar: %w (log: %s)", app, err, s.LogFile(app+"-daprd"))
 	}
 	return nil
 }
