@@ -239,7 +239,8 @@ func (a *Auth) startSession(ctx context.Context, u domain.User, c Client) (Pair,
 	if err != nil {
 		return Pair{}, err
 	}
-	key, err := ring.Active(a.Now())
+	now := a.Now().UTC()
+	key, err := ring.Active(now)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -247,9 +248,7 @@ func (a *Auth) startSession(ctx context.Context, u domain.User, c Client) (Pair,
 	if err != nil {
 		return Pair{}, err
 	}
-	now := a.Now().UTC()
-	refreshExp := minTime(now.Add(a.Tokens.RefreshTTL), now.Add(a.Tokens.AbsoluteTTL))
-	pair, refresh, err := a.sign(key, u, sid, now, refreshExp)
+	pair, refresh, err := a.sign(key, u, sid, now, a.Tokens.RefreshExpiry(now, now.Add(a.Tokens.AbsoluteTTL)))
 	if err != nil {
 		return Pair{}, err
 	}
@@ -282,11 +281,4 @@ func (a *Auth) Me(ctx context.Context, userID string) (domain.User, error) {
 		return u, ErrUserNotFound
 	}
 	return u, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

@@ -45,7 +45,7 @@ func (a *Auth) Refresh(ctx context.Context, token string) (Pair, error) {
 	if err != nil {
 		return Pair{}, err
 	}
-	pair, next, err := a.sign(key, u, s.ID, now, minTime(now.Add(a.Tokens.RefreshTTL), s.AbsoluteExpiresAt))
+	pair, next, err := a.sign(key, u, s.ID, now, a.Tokens.RefreshExpiry(now, s.AbsoluteExpiresAt))
 	if err != nil {
 		return Pair{}, err
 	}

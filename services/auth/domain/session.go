@@ -40,7 +40,7 @@ func NewSession(id, userID, userAgent, ip, jti string, now time.Time, cfg TokenC
 	abs := now.Add(cfg.AbsoluteTTL)
 	return &Session{
 		ID: id, UserID: userID, CreatedAt: now, LastUsedAt: now,
-		ExpiresAt:         minTime(now.Add(cfg.RefreshTTL), abs),
+		ExpiresAt:         cfg.RefreshExpiry(now, abs),
 		AbsoluteExpiresAt: abs,
 		UserAgent:         userAgent, IP: ip,
 		RefreshHash: HashToken(jti),
@@ -66,13 +66,6 @@ func (s *Session) Rotate(presented, next string, now time.Time, cfg TokenConfig)
 	}
 	s.RefreshHash = HashToken(next)
 	s.LastUsedAt = now
-	s.ExpiresAt = minTime(now.Add(cfg.RefreshTTL), s.AbsoluteExpiresAt)
+	s.ExpiresAt = cfg.RefreshExpiry(now, s.AbsoluteExpiresAt)
 	return nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

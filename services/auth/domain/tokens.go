@@ -126,6 +126,15 @@ type TokenConfig struct {
 	AbsoluteTTL      time.Duration // 30 days from login, whatever the sliding
 }
 
+// RefreshExpiry is when a refresh token issued at now expires: RefreshTTL
+// later, but never past its login's absolute limit.
+func (c TokenConfig) RefreshExpiry(now, absolute time.Time) time.Time {
+	if exp := now.Add(c.RefreshTTL); exp.Before(absolute) {
+		return exp
+	}
+	return absolute
+}
+
 // Issued is one signed token and what the store must remember of it.
 type Issued struct {
 	Token     string
