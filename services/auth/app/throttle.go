@@ -32,21 +32,19 @@ type throttled struct {
 // throttleGate refuses the attempt while the account or the address is
 // locked, before any password work is done.
 func (a *Auth) throttleGate(ctx context.Context, email, ip string) (*gate, error) {
-	g := &gate{a: a}
-	candidates := []throttled{{subject: "account:" + email, policy: a.AccountThrottle}}
+	g := &gate{a: a, subjects: []throttled{{subject: "account:" + email, policy: a.AccountThrottle}}}
 	if ip != "" {
-		candidates = append(candidates, throttled{subject: "ip:" + ip, policy: a.AddressThrottle})
+		g.subjects = append(g.subjects, throttled{subject: "ip:" + ip, policy: a.AddressThrottle})
 	}
 	now := a.Now()
 	var wait time.Duration
-	for _, t := range candidates {
-		rec, etag, err := a.Store.Throttle(ctx, t.subject)
-		if err != nil {
+	for i := range g.subjects {
+		t := &g.subjects[i]
+		var err error
+		if t.record, t.etag, err = a.Store.Throttle(ctx, t.subject); err != nil {
 			return nil, err
 		}
-		t.record, t.etag = rec, etag
-		wait = max(wait, rec.Wait(now))
-		g.subjects = append(g.subjects, t)
+		wait = max(wait, t.record.Wait(now))
 	}
 	if wait > 0 {
 		return nil, ThrottledError{RetryAfter: wait}
