@@ -127,9 +127,9 @@ func callerHeaders(id *identity.Identity) map[string]string {
 		return nil
 	}
 	return map[string]string{
-		proxy.HeaderUserID:    id.UserID,
-		proxy.HeaderUserRole:  id.Role,
-		proxy.HeaderUserEmail: id.Email,
-		proxy.HeaderSessionID: id.SessionID,
+		web.HeaderUserID:    id.UserID,
+		web.HeaderUserRole:  id.Role,
+		web.HeaderUserEmail: id.Email,
+		web.HeaderSessionID: id.SessionID,
 	}
 }

@@ -24,15 +24,6 @@ import (
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
 
-// Identity headers carry the verified caller to services. Clients can never
-// set them: Forward drops any copy they send.
-const (
-	HeaderUserID    = "X-User-Id"
-	HeaderUserRole  = "X-User-Role"
-	HeaderUserEmail = "X-User-Email"
-	HeaderSessionID = "X-Session-Id"
-)
-
 // hopHeaders are connection-level (RFC 9110 §7.6.1) and never forwarded.
 var hopHeaders = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-authenticate": true, "proxy-authorization": true,
@@ -40,7 +31,8 @@ var hopHeaders = map[string]bool{
 	"host": true, "content-length": true,
 }
 
-// dropped request headers: ours to set, or Dapr's, never the client's.
+// dropped request headers: ours to set (the web.Header* caller headers
+// among them), or Dapr's, never the client's.
 var dropped = map[string]bool{
 	"x-user-id": true, "x-user-role": true, "x-user-email": true, "x-session-id": true,
 	"x-correlation-id": true, "x-request-id": true,

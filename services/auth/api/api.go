@@ -17,13 +17,6 @@ import (
 	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
 
-// The gateway puts the verified caller in these headers; only the gateway's
-// sidecar can reach this service (access control), so they can be trusted.
-const (
-	headerUserID    = "X-User-Id"
-	headerSessionID = "X-Session-Id"
-)
-
 // Routes registers the auth API on r: the whole surface, on one screen.
 func Routes(r fiber.Router, a *app.Auth) {
 	h := handlers{a}
@@ -96,11 +89,12 @@ type message struct {
 	Message string `json:"message"`
 }
 
-// asCaller runs fn for the verified caller the gateway names; a request
+// asCaller runs fn for the verified caller the gateway names in the
+// web.Header* caller headers; a request
 // without one is a 401.
 func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		who := app.Caller{UserID: c.Get(headerUserID), SessionID: c.Get(headerSessionID)}
+		who := app.Caller{UserID: c.Get(web.HeaderUserID), SessionID: c.Get(web.HeaderSessionID)}
 		if who.UserID == "" {
 			return errUnauthenticated
 		}
