@@ -5,7 +5,7 @@
 //	go run ./tools/bench gateway -out docs/bench/gateway.md   (make bench-gateway)
 //	go run ./tools/bench auth -out docs/bench/auth.md         (make bench-auth)
 //
-// gateway (this file) measures what the gateway adds: one service endpoint
+// gateway (gateway.go) measures what the gateway adds: one service endpoint
 // of an echo app, called direct, through its own sidecar, and through the
 // gateway, at fixed rates and at saturation. auth (auth.go) measures
 // register, login and refresh through the gateway.
@@ -13,10 +13,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -24,11 +22,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/qeetmart/qeetmart/internal/stack"
-	"github.com/qeetmart/qeetmart/internal/testenv/testjwt"
 )
 
 func main() {
@@ -54,19 +47,7 @@ func firstArg(args []string) string {
 	return args[1]
 }
 
-type path struct {
-	name   string
-	url    string
-	header http.Header
-}
-
-type result struct {
-	path, mode string
-	m          vegeta.Metrics
-	cpu        map[string]time.Duration // CPU time each process used in the run
-}
-
-// processes whose CPU time the report accounts for, by name.
+// processes whose CPU time a report accounts for, by name.
 type processes map[string]int
 
 // cpuTime is a process's user+system CPU time so far (Linux /proc).
@@ -92,138 +73,7 @@ func (ps processes) snapshot() map[string]time.Duration {
 	return out
 }
 
-func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench gateway", flag.ContinueOnError)
-	out := fs.String("out", "docs/bench/gateway.md", "report file")
-	rate := fs.Int("rate", 2000, "fixed request rate per second (the issue's target)")
-	lowRate := fs.Int("low-rate", 500, "a fixed rate every path sustains here")
-	duration := fs.Duration("duration", 10*time.Second, "length of each run")
-	workers := fs.Uint64("workers", 50, "concurrent workers at saturation")
-	keep := fs.Bool("keep", false, "keep the run folder (logs) and print its path")
-	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	signer := testjwt.NewSigner("bench")
-	s, err := startStack(ctx, []string{"gateway", "auth", "product"}, []string{"gateway", "product"}, *keep, stdout, func(o *stack.Options) {
-		o.UseEcho("auth", "TEST_JWKS="+string(testjwt.JWKS(signer)))
-		// Access logs go to files in every path alike; the limits are
-		// lifted so the benchmark measures forwarding, not the limiter's
-		// 429s.
-		o.UseEcho("product")
-		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
-	})
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	procs := s.procs
-
-	p := s.Ports("product")
-	paths := []path{
-		{"direct", fmt.Sprintf("http://127.0.0.1:%d/products/1", p.App), http.Header{"Dapr-Api-Token": {s.AppAPIToken("product")}}},
-		{"sidecar", fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/product/method/products/1", p.HTTP), http.Header{"Dapr-Api-Token": {s.DaprAPIToken("product")}}},
-		{"gateway", fmt.Sprintf("http://127.0.0.1:%d/api/v1/products/1", s.Ports("gateway").App), http.Header{}},
-	}
-	var results []result
-	modes := []string{fmt.Sprintf("%d req/s", *lowRate), fmt.Sprintf("%d req/s", *rate), fmt.Sprintf("saturation (%d workers)", *workers)}
-	for _, mode := range modes {
-		for _, pt := range paths {
-			warm(pt, 2*time.Second)
-			before := procs.snapshot()
-			var m vegeta.Metrics
-			switch mode {
-			case modes[0]:
-				m = attack(pt, vegeta.Rate{Freq: *lowRate, Per: time.Second}, *duration, 0)
-			case modes[1]:
-				m = attack(pt, vegeta.Rate{Freq: *rate, Per: time.Second}, *duration, 0)
-			default:
-				if *profile != "" && pt.name == "gateway" {
-					go saveProfile(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=10", s.Ports("gateway").Admin), *profile)
-				}
-				m = attack(pt, vegeta.Rate{}, *duration, *workers)
-			}
-			after := procs.snapshot()
-			cpu := map[string]time.Duration{}
-			for name := range after {
-				cpu[name] = after[name] - before[name]
-			}
-			r := result{pt.name, mode, m, cpu}
-			fmt.Fprintln(stdout, line(r))
-			results = append(results, r)
-		}
-	}
-	return writeReport(*out, results, *lowRate, *rate, *duration)
-}
-
-func saveProfile(url, file string) {
-	resp, err := http.Get(url)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "profile:", err)
-		return
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(file)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "profile:", err)
-		return
-	}
-	defer f.Close()
-	_, _ = io.Copy(f, resp.Body)
-}
-
-func warm(p path, d time.Duration) { attack(p, vegeta.Rate{Freq: 500, Per: time.Second}, d, 0) }
-
-func attack(p path, rate vegeta.Rate, d time.Duration, workers uint64) vegeta.Metrics {
-	opts := []func(*vegeta.Attacker){vegeta.KeepAlive(true), vegeta.Timeout(10 * time.Second)}
-	if workers > 0 {
-		opts = append(opts, vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.Connections(int(workers)))
-	}
-	atk := vegeta.NewAttacker(opts...)
-	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: p.url, Header: p.header})
-	var m vegeta.Metrics
-	for res := range atk.Attack(tr, rate, d, p.name) {
-		m.Add(res)
-	}
-	m.Close()
-	return m
-}
-
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-
-// cpuPerRequest is a process's CPU time per successful request, in µs.
-func cpuPerRequest(r result, proc string) string {
-	ok := float64(r.m.Requests) * r.m.Success
-	if ok == 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.0f", float64(r.cpu[proc].Microseconds())/ok)
-}
-
-func line(r result) string {
-	return fmt.Sprintf("| %s | %s | %.0f | %.2f%% | %s | %s | %s | %s | %s | %s |", r.mode, r.path, r.m.Throughput, r.m.Success*100,
-		ms(r.m.Latencies.P50), ms(r.m.Latencies.P99), ms(r.m.Latencies.Max),
-		cpuPerRequest(r, "gateway"), cpuPerRequest(r, "gateway daprd"), cpuPerRequest(r, "product daprd"))
-}
-
-func writeReport(file string, results []result, lowRate, rate int, d time.Duration) error {
-	var b strings.Builder
-	reportHeader(&b, "Gateway benchmark", "make bench-gateway", "go run ./tools/bench gateway", d)
-	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | gateway daprd CPU µs/req | product daprd CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n")
-	byKey := map[string]vegeta.Metrics{}
-	for _, r := range results {
-		fmt.Fprintln(&b, line(r))
-		byKey[r.mode+"/"+r.path] = r.m
-	}
-	for _, r := range []int{lowRate, rate} {
-		fixed := fmt.Sprintf("%d req/s", r)
-		g, s := byKey[fixed+"/gateway"], byKey[fixed+"/sidecar"]
-		fmt.Fprintf(&b, "\nAt %d req/s, gateway path minus sidecar path: %s ms at p50, %s ms at p99 (success %.1f%% vs %.1f%%).",
-			r, ms(g.Latencies.P50-s.Latencies.P50), ms(g.Latencies.P99-s.Latencies.P99), g.Success*100, s.Success*100)
-	}
-	fmt.Fprintf(&b, "\nThat difference includes the second sidecar and its mTLS hop, not only the gateway; the CPU columns split the cost by process.\n")
-	return writeFile(file, b.String())
-}
 
 // reportHeader starts a report: what ran where, and the command.
 func reportHeader(b *strings.Builder, title, command, goCommand string, d time.Duration) {
