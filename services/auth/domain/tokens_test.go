@@ -49,6 +49,23 @@ func TestKeyRingRotation(t *testing.T) {
 	}
 }
 
+// newRing is a ring with one key, active from now.
+func newRing(t *testing.T, now time.Time) (KeyRing, SigningKey) {
+	t.Helper()
+	var ring KeyRing
+	key, err := ring.Rotate(now, 0)
+	require.NoError(t, err)
+	return ring, key
+}
+
+// sign makes a token of typ for ann in session s1.
+func sign(t *testing.T, key SigningKey, typ string, issued, expires time.Time) Issued {
+	t.Helper()
+	tok, err := cfg.Sign(key, ann, "s1", typ, issued, expires)
+	require.NoError(t, err)
+	return tok
+}
+
 type ringSource struct{ ring *KeyRing }
 
 func (s ringSource) FetchJWKS(context.Context) (jose.JSONWebKeySet, error) { return s.ring.JWKS(), nil }
@@ -57,13 +74,9 @@ func (s ringSource) FetchJWKS(context.Context) (jose.JSONWebKeySet, error) { ret
 // access token and as nothing else.
 func TestGatewayAcceptsAuthsAccessTokens(t *testing.T) {
 	now := time.Now()
-	var ring KeyRing
-	key, err := ring.Rotate(now, 0)
-	require.NoError(t, err)
-	access, err := cfg.Sign(key, ann, "s1", authtoken.TypeAccess, now, now.Add(cfg.AccessTTL))
-	require.NoError(t, err)
-	refresh, err := cfg.Sign(key, ann, "s1", authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
-	require.NoError(t, err)
+	ring, key := newRing(t, now)
+	access := sign(t, key, authtoken.TypeAccess, now, now.Add(cfg.AccessTTL))
+	refresh := sign(t, key, authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
 
 	keys := identity.NewKeys(ringSource{&ring}, time.Minute)
 	require.NoError(t, keys.Refresh(context.Background()))
@@ -78,21 +91,12 @@ func TestGatewayAcceptsAuthsAccessTokens(t *testing.T) {
 
 func TestParseRefresh(t *testing.T) {
 	now := time.Now()
-	var ring KeyRing
-	key, err := ring.Rotate(now, 0)
-	require.NoError(t, err)
-	var other KeyRing
-	otherKey, err := other.Rotate(now, 0)
-	require.NoError(t, err)
-
-	refresh, err := cfg.Sign(key, ann, "s1", authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
-	require.NoError(t, err)
-	access, err := cfg.Sign(key, ann, "s1", authtoken.TypeAccess, now, now.Add(cfg.AccessTTL))
-	require.NoError(t, err)
-	foreign, err := cfg.Sign(otherKey, ann, "s1", authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
-	require.NoError(t, err)
-	expired, err := cfg.Sign(key, ann, "s1", authtoken.TypeRefresh, now.Add(-8*24*time.Hour), now.Add(-time.Hour))
-	require.NoError(t, err)
+	ring, key := newRing(t, now)
+	_, otherKey := newRing(t, now)
+	refresh := sign(t, key, authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
+	access := sign(t, key, authtoken.TypeAccess, now, now.Add(cfg.AccessTTL))
+	foreign := sign(t, otherKey, authtoken.TypeRefresh, now, now.Add(cfg.RefreshTTL))
+	expired := sign(t, key, authtoken.TypeRefresh, now.Add(-8*24*time.Hour), now.Add(-time.Hour))
 
 	claims, err := cfg.ParseRefresh(refresh.Token, ring, now)
 	require.NoError(t, err)
