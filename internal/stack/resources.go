@@ -58,8 +58,13 @@ func (b Backing) libpqEnv(db string) []string {
 // rendered is what render produced.
 type rendered struct {
 	ResourcesDir string
-	ConfigFile   string
+	ConfigDir    string   // one Configuration per app: <app>.yaml
 	Databases    []string // PostgreSQL databases the components use
+}
+
+// ConfigFile is the rendered Configuration of app's sidecar.
+func (r rendered) ConfigFile(app string) string {
+	return filepath.Join(r.ConfigDir, app+".yaml")
 }
 
 // renderOptions isolate one stack from another on the same servers.
@@ -69,13 +74,15 @@ type renderOptions struct {
 }
 
 // render copies components/*.yaml and dapr/resiliency/*.yaml from root into
-// outDir/resources and dapr/config.yaml to outDir/config.yaml, pointing them
-// at b and applying o. The committed files stay the single source of truth
-// for make run, the tests, dapr.yaml and k8s.
+// outDir/resources and each app's dapr/config/<app>.yaml into outDir/config,
+// pointing them at b and applying o. The committed files stay the single
+// source of truth for make run, the tests and dapr.yaml.
 func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
-	res := rendered{ResourcesDir: filepath.Join(outDir, "resources"), ConfigFile: filepath.Join(outDir, "config.yaml")}
-	if err := os.MkdirAll(res.ResourcesDir, 0o755); err != nil {
-		return res, err
+	res := rendered{ResourcesDir: filepath.Join(outDir, "resources"), ConfigDir: filepath.Join(outDir, "config")}
+	for _, dir := range []string{res.ResourcesDir, res.ConfigDir} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return res, err
+		}
 	}
 	files, err := filepath.Glob(filepath.Join(root, "components", "*.yaml"))
 	if err != nil {
@@ -95,13 +102,22 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 			return res, err
 		}
 	}
-	err = rewriteYAML(filepath.Join(root, "dapr", "config.yaml"), res.ConfigFile, func(doc *yaml.Node) error {
-		nr := lookup(doc, "spec", "nameResolution", "configuration")
-		if nr == nil {
-			return nil
+	configs, _ := filepath.Glob(filepath.Join(root, "dapr", "config", "*.yaml"))
+	if len(configs) == 0 {
+		return res, fmt.Errorf("no sidecar Configurations under %s", filepath.Join(root, "dapr", "config"))
+	}
+	for _, f := range configs {
+		err = rewriteYAML(f, filepath.Join(res.ConfigDir, filepath.Base(f)), func(doc *yaml.Node) error {
+			nr := lookup(doc, "spec", "nameResolution", "configuration")
+			if nr == nil {
+				return nil
+			}
+			return setMapValue(nr, "connectionString", o.NameResolution)
+		})
+		if err != nil {
+			return res, err
 		}
-		return setMapValue(nr, "connectionString", o.NameResolution)
-	})
+	}
 	for db := range dbs {
 		res.Databases = append(res.Databases, db)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 func repoRoot(t *testing.T) string {
@@ -44,10 +45,13 @@ func TestRenderPointsComponentsAtTheBackingServers(t *testing.T) {
 	assert.Contains(t, read("pubsub.yaml"), "cache.local:7000")
 	assert.Contains(t, read("gateway.yaml"), "kind: Resiliency")
 
-	cfg, err := os.ReadFile(res.ConfigFile)
-	require.NoError(t, err)
-	assert.Contains(t, string(cfg), `connectionString: "/x/nr.db"`)
-	assert.Contains(t, string(cfg), "accessControl")
+	for _, app := range Apps {
+		cfg, err := os.ReadFile(res.ConfigFile(app))
+		require.NoError(t, err, "every app has its own sidecar Configuration")
+		assert.Contains(t, string(cfg), `connectionString: "/x/nr.db"`, app)
+		assert.Contains(t, string(cfg), "accessControl", app)
+		assert.Contains(t, string(cfg), "name: qeetmart-"+app, app)
+	}
 
 	info, err := os.Stat(filepath.Join(res.ResourcesDir, "statestore-auth.yaml"))
 	require.NoError(t, err)
@@ -110,4 +114,36 @@ func TestPrivateRedisIsItsOwnServer(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "+PONG\r\n", string(reply))
 	assert.NotEqual(t, "127.0.0.1:6379", addr)
+}
+
+// Each sidecar serves only the Dapr APIs its app uses, on HTTP and gRPC
+// alike (daprd serves every gRPC API when the list names none for gRPC).
+func TestEachSidecarAllowsOnlyWhatItsAppUses(t *testing.T) {
+	want := map[string][]string{
+		"gateway":   {"invoke"},
+		"auth":      {"state"},
+		"user":      {"state"},
+		"product":   {"state"},
+		"inventory": {"state"},
+	}
+	for _, app := range Apps {
+		raw, err := os.ReadFile(filepath.Join(repoRoot(t), "dapr", "config", app+".yaml"))
+		require.NoError(t, err)
+		var cfg struct {
+			Spec struct {
+				API struct {
+					Allowed []struct{ Name, Version, Protocol string }
+					Denied  []struct{ Name string }
+				}
+			}
+		}
+		require.NoError(t, yaml.Unmarshal(raw, &cfg), app)
+		byProtocol := map[string][]string{}
+		for _, a := range cfg.Spec.API.Allowed {
+			assert.Equal(t, "v1", a.Version, app)
+			byProtocol[a.Protocol] = append(byProtocol[a.Protocol], a.Name)
+		}
+		assert.Equal(t, want[app], byProtocol["http"], app)
+		assert.Equal(t, want[app], byProtocol["grpc"], app)
+	}
 }

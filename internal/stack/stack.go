@@ -79,8 +79,11 @@ type Options struct {
 	// and their consumer groups have fixed names, so stacks sharing a Redis
 	// would take each other's events.
 	PrivateRedis bool
-	LogLevel     string              // for apps and daprd; default info
-	ExtraEnv     map[string][]string // per app, KEY=VALUE
+	LogLevel     string // for apps and daprd; default info
+	// Settings (KEY=VALUE) go to every app: the user's configuration
+	// (LoadSettings). What the stack assigns (ports, tokens) overrides them.
+	Settings []string
+	ExtraEnv map[string][]string // per app, KEY=VALUE, after everything else
 }
 
 // Stack is a running platform.
@@ -259,7 +262,7 @@ func (s *Stack) daprdArgs(app string, p Ports) []string {
 		"--dapr-internal-grpc-port", strconv.Itoa(p.Internal), "--dapr-internal-grpc-listen-address", "127.0.0.1",
 		"--metrics-port", strconv.Itoa(p.Metrics), "--metrics-listen-address", "127.0.0.1",
 		"--resources-path", s.res.ResourcesDir,
-		"--config", s.res.ConfigFile,
+		"--config", s.res.ConfigFile(app),
 		"--enable-mtls", "--sentry-address", fmt.Sprintf("127.0.0.1:%d", s.opts.Sentry.GRPC),
 		// daprd probes the app's liveness, so calls to a dead app fail fast.
 		// A refused connection fails a probe at once; the 1.5 s probe
@@ -283,7 +286,8 @@ func (s *Stack) daprdEnv(n *node) []string {
 }
 
 func (s *Stack) appEnv(app string, p Ports, n *node) []string {
-	env := append(baseEnv(),
+	env := append(baseEnv(), s.opts.Settings...)
+	env = append(env,
 		"HOST=127.0.0.1",
 		"PORT="+strconv.Itoa(p.App),
 		"DAPR_HTTP_PORT="+strconv.Itoa(p.HTTP),
