@@ -10,6 +10,7 @@ import (
 
 	"github.com/qeetmart/qeetmart/gateway/identity"
 	"github.com/qeetmart/qeetmart/gateway/proxy"
+	"github.com/qeetmart/qeetmart/gateway/ratelimit"
 	"github.com/qeetmart/qeetmart/gateway/routing"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
@@ -18,14 +19,32 @@ var (
 	errAuthRequired = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
 	errRateLimited  = web.NewError(http.StatusTooManyRequests, web.CodeRateLimited, "Too many requests, please try again later")
 	errNoRoute      = web.NewError(http.StatusNotFound, web.CodeNotFound, "Route not found")
+	errBadPath      = web.NewError(http.StatusBadRequest, web.CodeBadRequest, "Malformed request path")
 )
+
+const canonicalPathKey = "canonicalPath"
+
+// canonicalPath decodes the request path exactly once (routing.Canonical)
+// and refuses, before anything else looks at it, a path that could mean one
+// thing here and another to a sidecar: dot segments, encoded slashes,
+// control characters, bad percent-encoding. Routes are matched, and
+// upstream paths built, from this form only.
+func canonicalPath(c fiber.Ctx) error {
+	path, err := routing.Canonical(string(c.Request().URI().PathOriginal()))
+	if err != nil {
+		return errBadPath.WithDetails(err.Error())
+	}
+	c.Locals(canonicalPathKey, path)
+	return c.Next()
+}
 
 // api handles every request bound for a service, in this order: the
 // caller's identity, the rate limit (by user, else by IP), the token
 // requirement, the route, then the call through Dapr. Unknown paths under
 // /api are protected like known ones: 401 without a token, 404 with.
 func (g *gateway) api(c fiber.Ctx) error {
-	path, method := c.Path(), c.Method()
+	path, _ := c.Locals(canonicalPathKey).(string)
+	method := c.Method()
 	target, found := routing.Match(routing.Table, path)
 	route := "unmatched"
 	if found {
@@ -33,8 +52,14 @@ func (g *gateway) api(c fiber.Ctx) error {
 	}
 	c.Locals(routeLabel, route)
 
-	id, authErr := g.authenticate(c)
-	clientIP := g.ips.ClientIP(c.RequestCtx().RemoteIP().String(), c.Get(fiber.HeaderXForwardedFor))
+	// Credential paths (login, logout, ...) ignore any bearer token: they
+	// prove who calls by what their body carries.
+	var id *identity.Identity
+	var authErr error
+	if !found || !target.Route.Credential(path) {
+		id, authErr = g.authenticate(c)
+	}
+	clientIP := g.clientIP(c)
 	limiter, key := g.limiter, "ip:"+clientIP
 	switch {
 	case found && target.Route.Strict(path):
@@ -42,11 +67,8 @@ func (g *gateway) api(c fiber.Ctx) error {
 	case id != nil:
 		key = "user:" + id.UserID
 	}
-	decision := limiter.Allow(key)
-	setRateLimitHeaders(c, decision)
-	if !decision.Allowed {
-		g.metrics.rateLimited.WithLabelValues(route).Inc()
-		return errRateLimited
+	if err := g.allow(c, limiter, key, route); err != nil {
+		return err
 	}
 
 	public := found && target.Route.Public(method, path)
@@ -70,7 +92,7 @@ func (g *gateway) api(c fiber.Ctx) error {
 	}
 	err := g.proxy.Forward(c, proxy.Request{
 		App:       app,
-		Path:      target.Path,
+		Path:      routing.Escape(target.Path),
 		Caller:    callerHeaders(id),
 		ClientIP:  clientIP,
 		Timeout:   g.cfg.UpstreamTimeout,
@@ -81,6 +103,29 @@ func (g *gateway) api(c fiber.Ctx) error {
 		g.metrics.upstreamErrors.WithLabelValues(target.Route.App, we.Code).Inc()
 	}
 	return err
+}
+
+func (g *gateway) clientIP(c fiber.Ctx) string {
+	return g.ips.ClientIP(c.RequestCtx().RemoteIP().String(), c.Get(fiber.HeaderXForwardedFor))
+}
+
+// allow takes one token from key's bucket, or refuses with 429.
+func (g *gateway) allow(c fiber.Ctx, limiter *ratelimit.Limiter, key, route string) error {
+	decision := limiter.Allow(key)
+	setRateLimitHeaders(c, decision)
+	if !decision.Allowed {
+		g.metrics.rateLimited.WithLabelValues(route).Inc()
+		return errRateLimited
+	}
+	return nil
+}
+
+// limitByAddress rate limits a public gateway endpoint per client address.
+func (g *gateway) limitByAddress(c fiber.Ctx) error {
+	if err := g.allow(c, g.limiter, "ip:"+g.clientIP(c), c.Route().Path); err != nil {
+		return err
+	}
+	return c.Next()
 }
 
 // authenticate returns the verified identity of a bearer token, nil and no

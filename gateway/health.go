@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
+	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
 
 // ServiceHealth is one service's line in /health/services.
@@ -31,27 +33,57 @@ type ServicesHealth struct {
 	Timestamp time.Time       `json:"timestamp"`
 }
 
-// servicesHealth asks every service's /ready through Dapr service invocation,
-// in parallel, each bounded by timeout: 200 "ok" when all answer, else 503
-// "degraded" naming each failing service and why.
-func servicesHealth(dapr *sidecar.Client, apps []string, timeout time.Duration) fiber.Handler {
+// checkServices asks every service's /ready through Dapr service
+// invocation, in parallel, each bounded by timeout.
+func checkServices(ctx context.Context, dapr *sidecar.Client, apps []string, timeout time.Duration) ServicesHealth {
+	results := make([]ServiceHealth, len(apps))
+	var wg sync.WaitGroup
+	for i, app := range apps {
+		wg.Go(func() { results[i] = checkService(ctx, dapr, app, timeout) })
+	}
+	wg.Wait()
+	report := ServicesHealth{Status: "ok", Services: results, Timestamp: time.Now().UTC()}
+	for _, r := range results {
+		if r.Status != "healthy" {
+			report.Status = "degraded"
+		}
+	}
+	return report
+}
+
+// httpStatus is 200 when every service is healthy, else 503.
+func (h ServicesHealth) httpStatus() int {
+	if h.Status == "ok" {
+		return http.StatusOK
+	}
+	return http.StatusServiceUnavailable
+}
+
+// servicesHealth is the public /health/services: each service's status and
+// timing, never why one failed (that names internals: components, hosts,
+// Dapr's errors). The reasons go to the log and to the admin address.
+func servicesHealth(dapr *sidecar.Client, apps []string, timeout time.Duration, log *slog.Logger) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		// A Fiber Ctx is not safe across goroutines; take the context first.
-		ctx := c.Context()
-		results := make([]ServiceHealth, len(apps))
-		var wg sync.WaitGroup
-		for i, app := range apps {
-			wg.Go(func() { results[i] = checkService(ctx, dapr, app, timeout) })
-		}
-		wg.Wait()
-		body := ServicesHealth{Status: "ok", Services: results, Timestamp: time.Now().UTC()}
-		status := http.StatusOK
-		for _, r := range results {
-			if r.Status != "healthy" {
-				body.Status, status = "degraded", http.StatusServiceUnavailable
+		report := checkServices(c.Context(), dapr, apps, timeout)
+		for i, s := range report.Services {
+			if s.Error != "" {
+				log.Warn("service unhealthy", "service", s.Name, "err", s.Error, "correlationId", web.CorrelationID(c))
+				report.Services[i].Error = ""
 			}
 		}
-		return c.Status(status).JSON(body)
+		return c.Status(report.httpStatus()).JSON(report)
+	}
+}
+
+// servicesHealthDetail is /health/services on the admin address, with each
+// failing service's reason.
+func servicesHealthDetail(dapr *sidecar.Client, apps []string, timeout time.Duration) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		report := checkServices(r.Context(), dapr, apps, timeout)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(report.httpStatus())
+		_ = json.NewEncoder(w).Encode(report)
 	}
 }
 

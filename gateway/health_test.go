@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -61,15 +63,13 @@ func TestServicesHealth(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			app := fiber.New()
-			app.Get("/", servicesHealth(fakeSidecar(t, tt.answers, tt.body), []string{"a", "b"}, 200*time.Millisecond))
-			resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/", nil), fiber.TestConfig{Timeout: 5 * time.Second})
-			require.NoError(t, err)
-			defer resp.Body.Close()
+			dapr := fakeSidecar(t, tt.answers, tt.body)
+			rec := httptest.NewRecorder()
+			servicesHealthDetail(dapr, []string{"a", "b"}, 200*time.Millisecond)(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 			var body ServicesHealth
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+			require.NoError(t, json.NewDecoder(rec.Body).Decode(&body))
 
-			assert.Equal(t, tt.wantStatus, resp.StatusCode)
+			assert.Equal(t, tt.wantStatus, rec.Code)
 			assert.Equal(t, tt.wantState, body.Status)
 			require.Len(t, body.Services, 2)
 			assert.Equal(t, "a", body.Services[0].Name, "order is the upstream order")
@@ -84,4 +84,24 @@ func TestServicesHealth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Anonymous callers learn each service's status and timing, never why it
+// failed; the reason goes to the log.
+func TestServicesHealthPublicHidesReasons(t *testing.T) {
+	dapr := fakeSidecar(t, map[string]int{"a": 200, "b": 500}, `{"errorCode":"ERR_DIRECT_INVOKE","message":"dial tcp 127.0.0.1:50021: connection refused"}`)
+	var logged strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	app := fiber.New()
+	app.Get("/", servicesHealth(dapr, []string{"a", "b"}, 200*time.Millisecond, log))
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/", nil), fiber.TestConfig{Timeout: 5 * time.Second})
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Contains(t, string(raw), `"name":"b","status":"unhealthy"`)
+	assert.NotContains(t, string(raw), "127.0.0.1")
+	assert.NotContains(t, string(raw), "error")
+	assert.Contains(t, logged.String(), "connection refused", "the reason is logged")
 }

@@ -114,7 +114,9 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	defer cancel()
 	grp, ctx := errgroup.WithContext(ctx)
 	grp.Go(func() error { return web.Serve(ctx, g.routes(), cfg.Addr(), cfg.ShutdownTimeout, log) })
-	grp.Go(func() error { return serveAdmin(ctx, cfg.AdminAddr, metrics) })
+	admin := metrics.handler()
+	admin.Handle("GET /health/services", servicesHealthDetail(dapr, upstreams, cfg.HealthTimeout))
+	grp.Go(func() error { return serveAdmin(ctx, cfg.AdminAddr, admin) })
 	grp.Go(func() error { refreshKeys(ctx, keys, cfg.JWKSRefresh, log); return nil })
 	grp.Go(func() error { g.sweep(ctx); return nil })
 	return grp.Wait()
@@ -157,8 +159,10 @@ func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, 
 	}
 }
 
-func serveAdmin(ctx context.Context, addr string, m *metrics) error {
-	srv := &http.Server{Addr: addr, Handler: m.handler(), ReadHeaderTimeout: 5 * time.Second}
+// serveAdmin serves the operator's endpoints (metrics, pprof, detailed
+// health) on addr, loopback by default: never on the public port.
+func serveAdmin(ctx context.Context, addr string, h http.Handler) error {
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", addr, err)

@@ -79,7 +79,7 @@ func (m *metrics) middleware() fiber.Handler {
 
 // handler is the admin port's surface: metrics, and Go's profiler for
 // operators (the admin address is loopback unless configured otherwise).
-func (m *metrics) handler() http.Handler {
+func (m *metrics) handler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)

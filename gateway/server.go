@@ -46,8 +46,16 @@ func (g *gateway) routes() *fiber.App {
 		ReadBufferSize: g.cfg.HeaderLimit,
 		// Request bodies reach services as a stream, never re-encoded.
 		StreamRequestBody: true,
+		Timeouts:          g.cfg.Timeouts(),
+		Headers:           securityHeaders(g.cfg.HSTS),
 	})
-	app.Use(g.metrics.middleware(), securityHeaders(g.cfg.HSTS), g.cors())
+	app.Use(g.metrics.middleware())
+	// No CORS_ORIGINS means no CORS at all: Fiber's cors would answer every
+	// origin with * when its list is empty.
+	if len(g.cfg.CORSOrigins) > 0 {
+		app.Use(g.cors())
+	}
+	app.Use(canonicalPath)
 
 	app.Get("/health", health.Live(name))
 	// Ready when the gateway can reach its sidecar. Auth's keys are not a
@@ -58,7 +66,9 @@ func (g *gateway) routes() *fiber.App {
 		Name:  "sidecar",
 		Probe: g.dapr.Outbound,
 	}))
-	app.Get("/health/services", servicesHealth(g.dapr, upstreams, g.cfg.HealthTimeout))
+	// Rate limited per address like any public path: each call fans out to
+	// every service.
+	app.Get("/health/services", g.limitByAddress, servicesHealth(g.dapr, upstreams, g.cfg.HealthTimeout, g.log))
 	app.Get("/info", info(g.cfg.Version))
 
 	// Dapr delivers revocation events here; only the gateway's own sidecar
@@ -90,8 +100,8 @@ func (g *gateway) cors() fiber.Handler {
 }
 
 // securityHeaders are set on every answer, proxied ones included.
-func securityHeaders(hsts bool) fiber.Handler {
-	return func(c fiber.Ctx) error {
+func securityHeaders(hsts bool) func(fiber.Ctx) {
+	return func(c fiber.Ctx) {
 		c.Set("X-Content-Type-Options", "nosniff")
 		c.Set("X-Frame-Options", "DENY")
 		c.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
@@ -100,7 +110,6 @@ func securityHeaders(hsts bool) fiber.Handler {
 		if hsts {
 			c.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
-		return c.Next()
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,10 +23,14 @@ type fakeSource struct {
 	jwks    atomic.Value // []byte
 	down    atomic.Bool
 	fetches atomic.Int32
+	hold    chan struct{} // when set, a fetch waits until it is closed
 }
 
 func (f *fakeSource) FetchJWKS(context.Context) (jose.JSONWebKeySet, error) {
 	f.fetches.Add(1)
+	if f.hold != nil {
+		<-f.hold
+	}
 	var set jose.JSONWebKeySet
 	if f.down.Load() {
 		return set, errors.New("auth is down")
@@ -199,4 +205,36 @@ func TestVerifyRejectsRevokedTokens(t *testing.T) {
 	revs.Apply(Revocation{SessionIDs: []string{"s1"}, ExpiresAt: time.Now().Add(time.Hour)})
 	_, err = v.Verify(context.Background(), token)
 	assert.ErrorIs(t, err, ErrRevoked)
+}
+
+// Many tokens with unknown kids arriving together (a rotation, or an
+// attacker's forged kids) cause one JWKS fetch, not one each.
+func TestUnknownKidRefetchIsSingleFlight(t *testing.T) {
+	src := newSource(testjwt.NewSigner("k1"))
+	// No cooldown: only the single flight keeps the callers to one fetch.
+	keys := NewKeys(src, 0)
+	src.hold = make(chan struct{})
+	const n = 20
+	var started, done sync.WaitGroup
+	barrier := make(chan struct{})
+	errs := make([]error, n)
+	for i := range n {
+		started.Add(1)
+		done.Go(func() {
+			started.Done()
+			<-barrier // all at once, as a burst of requests would
+			_, _, errs[i] = keys.Lookup(context.Background(), fmt.Sprintf("unknown-%d", i))
+		})
+	}
+	started.Wait()
+	close(barrier)
+	// Every caller is on its way into Lookup; give them a moment to join
+	// the fetch in flight before it returns.
+	time.Sleep(200 * time.Millisecond)
+	close(src.hold)
+	done.Wait()
+	assert.Equal(t, int32(1), src.fetches.Load(), "one fetch for all of them")
+	for _, err := range errs {
+		assert.ErrorIs(t, err, ErrUnknownKey)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 )
 
 // KeySource fetches the current JWKS (from auth, through Dapr).
@@ -43,7 +44,8 @@ type Keys struct {
 	mu          sync.RWMutex
 	keys        map[string]publicKey
 	lastAttempt time.Time
-	refreshing  sync.Mutex // one fetch at a time
+	refreshing  sync.Mutex         // one fetch at a time
+	refetch     singleflight.Group // concurrent unknown kids share one
 }
 
 // NewKeys returns an empty cache; call Refresh to load it.
@@ -105,16 +107,26 @@ func (k *Keys) Lookup(ctx context.Context, kid string) (string, crypto.PublicKey
 	if pk, ok := k.get(kid); ok {
 		return pk.alg, pk.key, nil
 	}
-	k.mu.RLock()
-	coolingDown := k.now().Sub(k.lastAttempt) < k.cooldown
-	k.mu.RUnlock()
-	if !coolingDown {
-		_ = k.Refresh(ctx) // on failure the cached keys still answer below
+	if !k.coolingDown() {
+		// Every caller that arrives while a refetch runs waits for that one;
+		// one that arrives after it sees the cooldown.
+		_, _, _ = k.refetch.Do("jwks", func() (any, error) {
+			if k.coolingDown() {
+				return nil, nil // a refetch just finished
+			}
+			return nil, k.Refresh(ctx) // on failure the cached keys still answer below
+		})
 	}
 	if pk, ok := k.get(kid); ok {
 		return pk.alg, pk.key, nil
 	}
 	return "", nil, ErrUnknownKey
+}
+
+func (k *Keys) coolingDown() bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.now().Sub(k.lastAttempt) < k.cooldown
 }
 
 func (k *Keys) get(kid string) (publicKey, bool) {

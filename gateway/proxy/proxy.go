@@ -13,12 +13,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"golang.org/x/net/http/httpguts"
 
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
@@ -43,14 +43,18 @@ var dropped = map[string]bool{
 // Request is one call to forward.
 type Request struct {
 	App       string // Dapr app-id, or app.namespace for the no-retry policy
-	Path      string // service-native path
+	Path      string // service-native path, escaped (routing.Escape)
 	Caller    map[string]string
 	ClientIP  string
 	Timeout   time.Duration // the whole exchange, body included
 	BodyLimit int64         // bytes; a larger body is refused with 413
 }
 
-var errTooLarge = web.NewError(http.StatusRequestEntityTooLarge, web.CodeTooLarge, "Request body too large")
+var (
+	errTooLarge  = web.NewError(http.StatusRequestEntityTooLarge, web.CodeTooLarge, "Request body too large")
+	errBadHeader = web.NewError(http.StatusBadRequest, web.CodeBadRequest, "Malformed request header")
+	errBadBody   = web.NewError(http.StatusBadRequest, web.CodeBadRequest, "Malformed request body")
+)
 
 // Forwarder sends requests to services through the sidecar.
 type Forwarder struct {
@@ -85,10 +89,7 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 			finish()
 		}
 	}()
-	// Re-escape the cleaned, decoded path so that no character in it can
-	// end the path early (?, #) or smuggle a new segment.
-	escaped := (&url.URL{Path: r.Path}).EscapedPath()
-	target := sidecar.InvokeURL(r.App, strings.TrimPrefix(escaped, "/"))
+	target := sidecar.InvokeURL(r.App, strings.TrimPrefix(r.Path, "/"))
 	if q := c.Request().URI().QueryString(); len(q) > 0 {
 		target += "?" + string(q)
 	}
@@ -108,7 +109,16 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 	if req.ContentLength < 0 {
 		req.ContentLength = -1 // chunked
 	}
+	if hasObsFold(c.Request().Header.RawHeaders()) {
+		return errBadHeader
+	}
 	for k, v := range c.Request().Header.All() {
+		// fasthttp is lenient where net/http is not (a space before the
+		// colon, obs-fold): such a header is the client's error, answered
+		// here, never a request the upstream client refuses to send.
+		if !httpguts.ValidHeaderFieldName(string(k)) || !httpguts.ValidHeaderFieldValue(string(v)) {
+			return errBadHeader
+		}
 		name := strings.ToLower(string(k))
 		if hopHeaders[name] || dropped[name] || strings.HasPrefix(name, "dapr-") {
 			continue
@@ -131,6 +141,15 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 			finish()
 			return refuseBody(c)
 		}
+		if reqBody != nil && reqBody.clientErr() != nil {
+			// The client's body broke off or was badly framed (a chunk
+			// size that is not hex, say): its fault, not the service's.
+			// Where its body ends is unknown, so nothing after it on this
+			// connection can be read as a request.
+			finish()
+			c.Response().SetConnectionClose()
+			return errBadBody.WithCause(reqBody.clientErr())
+		}
 		return upstreamError(ctx, r.App, err)
 	}
 	if resp.StatusCode >= 500 {
@@ -139,15 +158,14 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 		}
 	}
 	for k, vs := range resp.Header {
-		if hopHeaders[strings.ToLower(k)] {
+		// The correlation id is the gateway's to answer with, once.
+		if name := strings.ToLower(k); hopHeaders[name] || name == "x-correlation-id" || name == "x-request-id" {
 			continue
 		}
 		for _, v := range vs {
 			c.Response().Header.Add(k, v)
 		}
 	}
-	// The correlation id is the gateway's to answer with.
-	c.Set(web.HeaderCorrelationID, id)
 	c.Status(resp.StatusCode)
 
 	// Most answers are small: read up to smallBody and send them in one
@@ -175,6 +193,12 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 		buffers.Put(buf)
 		return err
 	})}, int(resp.ContentLength))
+}
+
+// hasObsFold reports a header line continued on the next (obs-fold, RFC
+// 9112 §5.2): refused rather than silently joined, as a proxy may.
+func hasObsFold(raw []byte) bool {
+	return bytes.Contains(raw, []byte("\r\n ")) || bytes.Contains(raw, []byte("\r\n\t"))
 }
 
 // smallBody is the largest answer sent in one piece rather than streamed.
@@ -261,12 +285,22 @@ func refuseBody(c fiber.Ctx) error {
 }
 
 // guardedBody is the request body as handed to net/http: it stops at the
-// limit, and tells when net/http has closed it.
+// limit, remembers a failure of the client's own stream, and tells when
+// net/http has closed it.
 type guardedBody struct {
 	r      io.Reader
 	left   int64
 	closed chan struct{}
 	once   sync.Once
+
+	mu  sync.Mutex
+	err error // the client's stream failed (not EOF)
+}
+
+func (b *guardedBody) clientErr() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 func newGuardedBody(r io.Reader, limit int64) *guardedBody {
@@ -281,6 +315,11 @@ func (b *guardedBody) Read(p []byte) (int, error) {
 		p = p[:b.left+1]
 	}
 	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		b.mu.Lock()
+		b.err = err
+		b.mu.Unlock()
+	}
 	b.left -= int64(n)
 	if b.left < 0 {
 		return n, errBodyOverLimit

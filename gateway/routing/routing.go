@@ -15,7 +15,10 @@ type Route struct {
 	Upstream string // service-native prefix, e.g. /products
 	// PublicRead: GET and HEAD need no token (anonymous catalog browsing).
 	PublicRead bool
-	// PublicPaths need no token for any method (register, login, refresh).
+	// PublicPaths need no token for any method (register, login, refresh,
+	// logout): they authenticate by what the body carries (a password, a
+	// refresh token). A token sent with them is ignored, so a client whose
+	// access token has expired can still log out.
 	PublicPaths []string
 	// StrictLimit puts PublicPaths under the stricter per-IP rate limit:
 	// they are where passwords and refresh tokens are guessed.
@@ -25,7 +28,7 @@ type Route struct {
 // Table is the gateway's whole route table, in one place.
 var Table = []Route{
 	{Prefix: "/api/v1/auth", App: "auth", Upstream: "/auth",
-		PublicPaths: []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh-token"},
+		PublicPaths: []string{"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh-token", "/api/v1/auth/logout"},
 		StrictLimit: true},
 	{Prefix: "/api/v1/users", App: "user", Upstream: "/users"},
 	{Prefix: "/api/v1/products", App: "product", Upstream: "/products", PublicRead: true},
@@ -65,6 +68,10 @@ func (r *Route) Public(method, path string) bool {
 	}
 	return r.publicPath(path)
 }
+
+// Credential reports whether path authenticates by its body, not by a
+// bearer token (PublicPaths).
+func (r *Route) Credential(path string) bool { return r.publicPath(path) }
 
 func (r *Route) publicPath(path string) bool {
 	for _, p := range r.PublicPaths {

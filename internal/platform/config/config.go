@@ -38,6 +38,29 @@ type Common struct {
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
 	// BodyLimit caps request bodies, in bytes (413 above it).
 	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
+	// Listener timeouts: the request line and headers, then the body, then
+	// writing the answer; IdleTimeout ends a keep-alive connection that
+	// sends nothing. A client that never finishes its headers is cut off.
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"10s"`
+	ReadTimeout       time.Duration `env:"READ_TIMEOUT" envDefault:"30s"`
+	WriteTimeout      time.Duration `env:"WRITE_TIMEOUT" envDefault:"30s"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s"`
+	// RequestTimeout is a service handler's deadline: every sidecar call it
+	// makes gives up then (503), so a hung sidecar or store cannot hold a
+	// request forever. Keep it under the gateway's per-attempt timeout
+	// (dapr/resiliency, 5 s).
+	RequestTimeout time.Duration `env:"REQUEST_TIMEOUT" envDefault:"4s"`
+}
+
+// Timeouts are the listener's timeouts.
+func (c Common) Timeouts() Timeouts {
+	return Timeouts{ReadHeader: c.ReadHeaderTimeout, Read: c.ReadTimeout, Write: c.WriteTimeout, Idle: c.IdleTimeout}
+}
+
+// Timeouts bound how long a connection may take over each part of an
+// exchange.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
 }
 
 // Addr is the listen address.

@@ -74,8 +74,9 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 		})
 	}
 
-	app := web.NewApp(web.AppOptions{Name: spec.Name, Log: log, BodyLimit: cfg.BodyLimit})
-	app.Use(web.AppToken(cfg.AppAPIToken, "/health"))
+	app := web.NewApp(web.AppOptions{Name: spec.Name, Log: log, BodyLimit: cfg.BodyLimit,
+		UnescapePath: true, Timeouts: cfg.Timeouts()})
+	app.Use(web.AppToken(cfg.AppAPIToken, "/health"), web.Deadline(cfg.RequestTimeout))
 	app.Get("/health", health.Live(spec.Name))
 	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
 	var closers []func()

@@ -38,12 +38,40 @@ func New(httpPort int, apiToken string) *Client {
 	}
 }
 
-// Do sends req to the sidecar with the API token set. The caller closes the body.
+// DefaultTimeout bounds a call whose context has no deadline of its own
+// (start-up work, background refreshes), so that a hung sidecar cannot
+// hold anything forever.
+const DefaultTimeout = 30 * time.Second
+
+// Do sends req to the sidecar with the API token set. The caller closes the
+// body. A request without a deadline gets DefaultTimeout, until its body is
+// closed.
 func (c *Client) Do(req *http.Request) (*http.Response, error) {
 	if c.token != "" {
 		req.Header.Set("dapr-api-token", c.token)
 	}
-	return c.http.Do(req)
+	if _, ok := req.Context().Deadline(); ok {
+		return c.http.Do(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), DefaultTimeout)
+	resp, err := c.http.Do(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // NewRequest builds a request for a path of the sidecar's API, such as
@@ -56,9 +84,18 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, body io.Re
 	return req, nil
 }
 
-// InvokeURL is the sidecar path that invokes method (with its query) on appID.
+// InvokeURL is the sidecar path that invokes method on appID. method is
+// the path as the app must receive it, already escaped ("products/caf%C3%A9").
+// daprd percent-decodes the method once and calls the app with the result
+// as its raw path, so each segment is escaped once more here: otherwise a
+// segment "100%25" would reach daprd's URL parser as "100%" (a 502), "a%3Fb"
+// would reach the app as a query, and "%252e%252e" as a real "..".
 func InvokeURL(appID, method string) string {
-	return "/v1.0/invoke/" + url.PathEscape(appID) + "/method/" + strings.TrimPrefix(method, "/")
+	segments := strings.Split(strings.TrimPrefix(method, "/"), "/")
+	for i, seg := range segments {
+		segments[i] = url.PathEscape(seg)
+	}
+	return "/v1.0/invoke/" + url.PathEscape(appID) + "/method/" + strings.Join(segments, "/")
 }
 
 // WaitOutbound blocks until the sidecar's APIs are up (healthz/outbound), which

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 )
@@ -22,6 +23,28 @@ import (
 // ErrConflict means a write lost a race: the ETag no longer matched, or a
 // create found the key already there.
 var ErrConflict = errors.New("state conflict")
+
+// ErrInvalidKey refuses a key Dapr or PostgreSQL would choke on (a generic
+// 500 from the sidecar), before any call is made.
+var ErrInvalidKey = errors.New("invalid state key")
+
+// maxKeyLen keeps keys far inside what the stores index comfortably.
+const maxKeyLen = 1024
+
+// ValidKey reports why key cannot be stored: empty, too long, not UTF-8,
+// holding "||" (Dapr's app-id separator) or a control character (NUL
+// cannot be stored in PostgreSQL text).
+func ValidKey(key string) error {
+	if key == "" || len(key) > maxKeyLen || !utf8.ValidString(key) || strings.Contains(key, "||") {
+		return fmt.Errorf("%w: %.64q", ErrInvalidKey, key)
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w: %.64q", ErrInvalidKey, key)
+		}
+	}
+	return nil
+}
 
 // Store is one named state store.
 type Store struct {
@@ -34,6 +57,9 @@ func New(dapr *sidecar.Client, name string) *Store { return &Store{dapr: dapr, n
 
 // Get reads key into v. found is false when the key does not exist.
 func (s *Store) Get(ctx context.Context, key string, v any) (etag string, found bool, err error) {
+	if err := ValidKey(key); err != nil {
+		return "", false, err
+	}
 	resp, err := s.do(ctx, http.MethodGet, "/"+url.PathEscape(key), nil)
 	if err != nil {
 		return "", false, err
@@ -87,6 +113,9 @@ func (s *Store) Transact(ctx context.Context, ops ...Op) error {
 		Operations []operation `json:"operations"`
 	}{}
 	for _, op := range ops {
+		if err := ValidKey(op.Key); err != nil {
+			return err
+		}
 		r := request{Key: op.Key, Value: op.Value, ETag: op.ETag}
 		if op.Create || op.ETag != "" {
 			r.Options = map[string]string{"concurrency": "first-write"}

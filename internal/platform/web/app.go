@@ -10,7 +10,10 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/recover"
+	"github.com/google/uuid"
+	"github.com/valyala/fasthttp"
 
+	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
 )
 
@@ -25,6 +28,18 @@ type AppOptions struct {
 	// StreamRequestBody hands handlers the body as a stream instead of
 	// buffering it first (the gateway's proxy).
 	StreamRequestBody bool
+	// UnescapePath decodes the path once before routing, so handlers see
+	// decoded parameters (a service: the gateway has already refused
+	// encoded slashes and dot segments). Not for the gateway, which
+	// canonicalises the raw path itself.
+	UnescapePath bool
+	// Timeouts bound each connection; zero fields fall back to fasthttp's
+	// defaults (none).
+	Timeouts config.Timeouts
+	// Headers, when set, adds the headers every answer carries (the
+	// gateway's security headers). Error answers get them too, including
+	// answers to requests no middleware saw (CONNECT host:port, GET *).
+	Headers func(fiber.Ctx)
 }
 
 // NewApp returns a Fiber app whose every error, Fiber's own included, is
@@ -39,14 +54,45 @@ func NewApp(o AppOptions) *fiber.App {
 		BodyLimit:         o.BodyLimit,
 		ReadBufferSize:    o.ReadBufferSize,
 		StreamRequestBody: o.StreamRequestBody,
-		ErrorHandler:      errorHandler(o.Log),
+		UnescapePath:      o.UnescapePath,
+		// fasthttp's ReadTimeout runs from the first byte of a request to
+		// the end of its headers; HeaderReceived below then gives the body
+		// its own deadline. So a slowloris client is cut off after
+		// ReadHeader, while an honest large upload gets Read.
+		ReadTimeout:  o.Timeouts.ReadHeader,
+		WriteTimeout: o.Timeouts.Write,
+		IdleTimeout:  o.Timeouts.Idle,
+		ErrorHandler: errorHandler(o.Log, o.Headers),
 	})
-	app.Use(Correlation(), telemetry.Middleware(o.Name), AccessLog(o.Log), recover.New())
+	if read := o.Timeouts.Read; read > 0 {
+		app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: read}
+		}
+	}
+	app.Use(Correlation())
+	if o.Headers != nil {
+		app.Use(func(c fiber.Ctx) error { o.Headers(c); return c.Next() })
+	}
+	app.Use(telemetry.Middleware(o.Name), AccessLog(o.Log), recover.New(), PlainBodies())
 	return app
 }
 
-func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+func errorHandler(log *slog.Logger, headers func(fiber.Ctx)) fiber.ErrorHandler {
 	return func(c fiber.Ctx, err error) error {
+		if CorrelationID(c) == "" {
+			// No middleware ran (a request-target the router cannot place):
+			// the answer still carries an id and the common headers.
+			setCorrelationID(c, uuid.NewString())
+			if headers != nil {
+				headers(c)
+			}
+		}
+		if c.Request().IsBodyStream() {
+			// Refused before its body was read (401, 413, 415, ...): the
+			// rest of it is still on the connection, where it would be
+			// parsed as the next request.
+			c.Response().SetConnectionClose()
+		}
 		e, internal := toError(err)
 		if internal {
 			log.Error("request failed", "err", err.Error(), "path", c.Path(), "correlationId", CorrelationID(c))

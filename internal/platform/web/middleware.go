@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
@@ -35,10 +36,14 @@ func Correlation() fiber.Handler {
 		if id == "" {
 			id = uuid.NewString()
 		}
-		c.Locals(correlationKey, id)
-		c.Set(HeaderCorrelationID, id)
+		setCorrelationID(c, id)
 		return c.Next()
 	}
+}
+
+func setCorrelationID(c fiber.Ctx, id string) {
+	c.Locals(correlationKey, id)
+	c.Set(HeaderCorrelationID, id)
 }
 
 // SanitizeCorrelationID trims id and returns it if it is at most 128
@@ -118,5 +123,33 @@ func AccessLog(log *slog.Logger) fiber.Handler {
 		}
 		log.Info("request", attrs...)
 		return nil
+	}
+}
+
+// PlainBodies refuses request bodies sent with a Content-Encoding (415):
+// Fiber would inflate them in full before any size limit applies (97 KB of
+// gzip is 100 MB parsed), and no client of ours needs to compress uploads.
+func PlainBodies() fiber.Handler {
+	return func(c fiber.Ctx) error {
+		if ce := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); ce != "" && !strings.EqualFold(ce, "identity") {
+			return errEncodedBody
+		}
+		return c.Next()
+	}
+}
+
+var errEncodedBody = NewError(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Request bodies must not be compressed (no Content-Encoding)")
+
+// Deadline gives each request's context a deadline, so every sidecar call
+// a handler makes gives up by then.
+func Deadline(d time.Duration) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		if d <= 0 {
+			return c.Next()
+		}
+		ctx, cancel := context.WithTimeout(c.Context(), d)
+		defer cancel()
+		c.SetContext(ctx)
+		return c.Next()
 	}
 }
