@@ -47,6 +47,10 @@ type Config struct {
 	AccountMaxLock  time.Duration `env:"AUTH_THROTTLE_ACCOUNT_MAX_LOCK" envDefault:"1m"`
 	AddressFailures int           `env:"AUTH_THROTTLE_IP_FAILURES" envDefault:"20"`
 	AddressMaxLock  time.Duration `env:"AUTH_THROTTLE_IP_MAX_LOCK" envDefault:"15m"`
+	// Password hashing runs at most HashConcurrency at once (0: one per
+	// CPU), with HashQueue more waiting; beyond that, 503 with Retry-After.
+	HashConcurrency int `env:"AUTH_HASH_CONCURRENCY" envDefault:"0"`
+	HashQueue       int `env:"AUTH_HASH_QUEUE" envDefault:"16"`
 	// KeyActivationDelay: a rotated-in key is published this long before it
 	// signs; keep it above the gateway's JWKS_REFETCH_COOLDOWN.
 	KeyActivationDelay time.Duration `env:"AUTH_KEY_ACTIVATION_DELAY" envDefault:"30s"`
@@ -81,6 +85,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	auth.AccountThrottle.Threshold, auth.AccountThrottle.Max = cfg.AccountFailures, cfg.AccountMaxLock
 	auth.AddressThrottle.Threshold, auth.AddressThrottle.Max = cfg.AddressFailures, cfg.AddressMaxLock
 	auth.KeyActivationDelay = cfg.KeyActivationDelay
+	auth.LimitHashing(cfg.HashConcurrency, cfg.HashQueue)
 
 	// The state store is reached through the sidecar, which is up before
 	// it looks for this app; the first start makes the signing key.

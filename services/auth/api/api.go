@@ -5,13 +5,14 @@ package api
 
 import (
 	"errors"
-	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 	"github.com/qeetmart/qeetmart/services/auth/app"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -94,7 +95,7 @@ type message struct {
 // without one is a 401.
 func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		who := app.Caller{UserID: c.Get(web.HeaderUserID), SessionID: c.Get(web.HeaderSessionID)}
+		who := app.Caller{UserID: c.Get(web.HeaderUserID), SessionID: c.Get(web.HeaderSessionID), IP: clientIP(c)}
 		if who.UserID == "" {
 			return errUnauthenticated
 		}
@@ -103,7 +104,17 @@ func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
 }
 
 func client(c fiber.Ctx) app.Client {
-	return app.Client{UserAgent: c.Get(fiber.HeaderUserAgent), IP: c.Get(fiber.HeaderXForwardedFor)}
+	return app.Client{UserAgent: c.Get(fiber.HeaderUserAgent), IP: clientIP(c)}
+}
+
+// clientIP is the address the gateway reports (it sets X-Forwarded-For to
+// the one address it resolved); anything that is not an address is none.
+func clientIP(c fiber.Ctx) string {
+	ip, err := netip.ParseAddr(c.Get(fiber.HeaderXForwardedFor))
+	if err != nil {
+		return ""
+	}
+	return ip.String()
 }
 
 func (h handlers) jwks(c fiber.Ctx) error {
@@ -136,9 +147,6 @@ func (h handlers) login(c fiber.Ctx) error {
 		return answer(fields)
 	}
 	pair, err := h.auth.Login(c.Context(), req.Email, req.Password, client(c))
-	if throttled := (app.ThrottledError{}); errors.As(err, &throttled) {
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(throttled.RetryAfter.Seconds()))))
-	}
 	if err != nil {
 		return answer(err)
 	}
@@ -302,7 +310,10 @@ func required(fields map[string]string) app.FieldErrors {
 	return missing
 }
 
-var errUnauthenticated = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
+var (
+	errUnauthenticated = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
+	errThrottled       = web.NewError(http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "Too many failed logins; try again later")
+)
 
 // answers maps the use cases' errors to what the client is told.
 var answers = []struct {
@@ -319,6 +330,10 @@ var answers = []struct {
 	{app.ErrForbidden, web.NewError(http.StatusForbidden, web.CodeForbidden, "Access denied")},
 	{app.ErrOwnAccount, web.NewError(http.StatusConflict, web.CodeConflict, "Admins cannot disable or demote their own account")},
 	{app.ErrConflict, web.NewError(http.StatusConflict, web.CodeConflict, "Concurrent update; try again")},
+	{app.ErrBusy, web.NewError(http.StatusServiceUnavailable, "SERVICE_BUSY", "Too many password checks in progress; try again shortly").WithRetryAfter(time.Second)},
+	// Defence in depth: every field that becomes part of a key is checked
+	// before it gets here.
+	{statestore.ErrInvalidKey, web.NewError(http.StatusBadRequest, web.CodeBadRequest, "Malformed identifier")},
 }
 
 // answer turns a use case's error into the answer; anything unknown is a
@@ -328,8 +343,8 @@ func answer(err error) error {
 	if errors.As(err, &fields) {
 		return web.NewError(http.StatusBadRequest, web.CodeValidation, "Validation failed").WithDetails(map[string]string(fields))
 	}
-	if errors.As(err, new(app.ThrottledError)) {
-		return web.NewError(http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "Too many failed logins; try again later")
+	if throttled := (app.ThrottledError{}); errors.As(err, &throttled) {
+		return errThrottled.WithRetryAfter(throttled.RetryAfter)
 	}
 	for _, a := range answers {
 		if errors.Is(err, a.err) {

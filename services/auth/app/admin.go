@@ -88,6 +88,9 @@ func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(
 	if err := a.requireAdmin(ctx, c); err != nil {
 		return domain.User{}, err
 	}
+	if !domain.ValidID(id) {
+		return domain.User{}, ErrUserNotFound
+	}
 	u, etag, found, err := a.Store.User(ctx, id)
 	if err != nil {
 		return u, err

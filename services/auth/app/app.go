@@ -68,6 +68,7 @@ type Auth struct {
 
 	dummyHash string
 	keys      keyCache
+	hashing   *hashGate
 }
 
 // New wires an Auth.
@@ -78,8 +79,12 @@ func New(store Store, tokens domain.TokenConfig, hasher domain.Hasher) *Auth {
 		AddressThrottle:    domain.ThrottlePolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute},
 		KeyActivationDelay: 30 * time.Second,
 		Now:                time.Now, Log: slog.New(slog.DiscardHandler), dummyHash: hasher.DummyHash(),
+		hashing: newHashGate(0, defaultHashQueue),
 	}
 }
+
+// defaultHashQueue is how many password checks may wait for a free core.
+const defaultHashQueue = 16
 
 // Pair is what register, login and refresh answer.
 type Pair struct {
@@ -177,7 +182,7 @@ func (a *Auth) createUser(ctx context.Context, email, password, role string) (do
 	if err != nil {
 		return domain.User{}, err
 	}
-	hash, err := a.Hasher.Hash(password)
+	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -191,6 +196,9 @@ func (a *Auth) createUser(ctx context.Context, email, password, role string) (do
 // the account and the address, which are refused while throttled.
 func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pair, error) {
 	email = domain.NormalizeEmail(email)
+	if !domain.ValidEmail(email) {
+		return Pair{}, FieldErrors{"email": "Email must be valid"}
+	}
 	gate, err := a.throttleGate(ctx, email, c.IP)
 	if err != nil {
 		return Pair{}, err
@@ -203,7 +211,10 @@ func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pai
 	if found {
 		hash = u.PasswordHash
 	}
-	ok, rehash, err := a.Hasher.Verify(hash, password)
+	ok, rehash, err := a.verify(ctx, hash, password)
+	if errors.Is(err, ErrBusy) {
+		return Pair{}, err // not a guess: nothing was checked
+	}
 	if err != nil || !found || !ok || u.Disabled {
 		if err := gate.fail(ctx); err != nil {
 			return Pair{}, err // unrecorded failures would let guessing through
@@ -224,7 +235,7 @@ func (a *Auth) upgradeHash(ctx context.Context, u domain.User, password string) 
 	if err != nil || !found {
 		return
 	}
-	hash, err := a.Hasher.Hash(password)
+	hash, err := a.hash(ctx, password)
 	if err == nil {
 		fresh.PasswordHash, fresh.UpdatedAt = hash, a.Now().UTC()
 		err = a.Store.SaveUser(ctx, fresh, etag)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
 
@@ -13,26 +15,41 @@ import (
 // is published KeyActivationDelay before it signs, so a cache younger than
 // that delay never misses a key that signs or verifies.
 type keyCache struct {
-	mu        sync.Mutex
+	mu        sync.Mutex // guards the fields below, never held over a call
 	ring      domain.KeyRing
 	fetchedAt time.Time
 	loaded    bool
+	fetch     singleflight.Group // one store read for every waiting caller
 }
 
 // keyRing is the ring as of at most keyCacheTTL ago.
 func (a *Auth) keyRing(ctx context.Context) (domain.KeyRing, error) {
+	if ring, ok := a.cachedRing(); ok {
+		return ring, nil
+	}
+	v, err, _ := a.keys.fetch.Do("ring", func() (any, error) {
+		ring, _, err := a.Store.KeyRing(ctx)
+		if err != nil {
+			return ring, err
+		}
+		a.keys.mu.Lock()
+		a.keys.ring, a.keys.fetchedAt, a.keys.loaded = ring, a.Now(), true
+		a.keys.mu.Unlock()
+		return ring, nil
+	})
+	if err != nil {
+		return domain.KeyRing{}, err
+	}
+	return v.(domain.KeyRing), nil
+}
+
+func (a *Auth) cachedRing() (domain.KeyRing, bool) {
 	a.keys.mu.Lock()
 	defer a.keys.mu.Unlock()
-	now := a.Now()
-	if a.keys.loaded && now.Sub(a.keys.fetchedAt) < a.keyCacheTTL() {
-		return a.keys.ring, nil
+	if a.keys.loaded && a.Now().Sub(a.keys.fetchedAt) < a.keyCacheTTL() {
+		return a.keys.ring, true
 	}
-	ring, _, err := a.Store.KeyRing(ctx)
-	if err != nil {
-		return ring, err
-	}
-	a.keys.ring, a.keys.fetchedAt, a.keys.loaded = ring, now, true
-	return ring, nil
+	return domain.KeyRing{}, false
 }
 
 // forgetKeys makes the next keyRing read the store (after this replica

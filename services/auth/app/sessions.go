@@ -13,6 +13,7 @@ import (
 // subject and session.
 type Caller struct {
 	UserID, SessionID string
+	IP                string // the client's address, as the gateway saw it
 }
 
 // Refresh spends a refresh token for a new pair. A spent token presented
@@ -103,6 +104,9 @@ func (a *Auth) Sessions(ctx context.Context, c Caller) ([]domain.Session, error)
 // EndSession ends one of the caller's sessions (the current one included).
 // Another user's session id is reported as not found.
 func (a *Auth) EndSession(ctx context.Context, c Caller, id string) error {
+	if !domain.ValidID(id) {
+		return ErrSessionNotFound
+	}
 	s, _, found, err := a.Store.Session(ctx, id)
 	if err != nil {
 		return err
@@ -123,7 +127,9 @@ func (a *Auth) LogoutAll(ctx context.Context, c Caller) error {
 }
 
 // ChangePassword replaces the caller's password and ends every other
-// session of theirs; the caller's own session carries on.
+// session of theirs; the caller's own session carries on. A wrong old
+// password counts as a failed login of the account and the address (a
+// stolen access token must not become a way to guess the password).
 func (a *Auth) ChangePassword(ctx context.Context, c Caller, oldPassword, newPassword string) error {
 	u, etag, found, err := a.Store.User(ctx, c.UserID)
 	if err != nil {
@@ -132,16 +138,28 @@ func (a *Auth) ChangePassword(ctx context.Context, c Caller, oldPassword, newPas
 	if !found {
 		return ErrUserNotFound
 	}
-	if ok, _, err := a.Hasher.Verify(u.PasswordHash, oldPassword); err != nil || !ok {
+	gate, err := a.throttleGate(ctx, u.Email, c.IP)
+	if err != nil {
+		return err
+	}
+	ok, _, err := a.verify(ctx, u.PasswordHash, oldPassword)
+	if errors.Is(err, ErrBusy) {
+		return err
+	}
+	if err != nil || !ok {
+		if err := gate.fail(ctx); err != nil {
+			return err
+		}
 		return ErrWrongPassword
 	}
+	gate.succeed(ctx)
 	if oldPassword == newPassword {
 		return ErrSamePassword
 	}
 	if msg := a.Policy.Check(newPassword); msg != "" {
 		return FieldErrors{"newPassword": msg}
 	}
-	hash, err := a.Hasher.Hash(newPassword)
+	hash, err := a.hash(ctx, newPassword)
 	if err != nil {
 		return err
 	}

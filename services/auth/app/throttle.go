@@ -52,19 +52,37 @@ func (a *Auth) throttleGate(ctx context.Context, email, ip string) (*gate, error
 	return g, nil
 }
 
-// fail records a failed attempt on each subject. Of concurrent failures on
-// one subject, those that lose the ETag race are not counted: an attacker's
-// parallel guesses are bounded by the gateway's rate limit anyway.
+// fail records a failed attempt on each subject. The record is a
+// compare-and-set on its ETag: a write that lost the race re-reads the
+// record and counts again, so concurrent failures are all counted.
 func (g *gate) fail(ctx context.Context) error {
-	now := g.a.Now()
 	for _, t := range g.subjects {
-		t.record.Fail(now, t.policy)
-		err := g.a.Store.SaveThrottle(ctx, t.subject, t.record, t.etag, t.record.Keep(now, t.policy))
-		if err != nil && !errors.Is(err, ErrConflict) {
+		if err := g.a.countFailure(ctx, t); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// maxThrottleAttempts bounds the compare-and-set loop; each lost round means
+// another failure was counted, so running out takes a flood far beyond the
+// hashing cap.
+const maxThrottleAttempts = 16
+
+func (a *Auth) countFailure(ctx context.Context, t throttled) error {
+	record, etag := t.record, t.etag
+	for range maxThrottleAttempts {
+		now := a.Now()
+		record.Fail(now, t.policy)
+		err := a.Store.SaveThrottle(ctx, t.subject, record, etag, record.Keep(now, t.policy))
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
+		if record, etag, err = a.Store.Throttle(ctx, t.subject); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("count failed login of %s: %w", t.subject, ErrBusy)
 }
 
 // succeed clears the account's failures; the address keeps its record, so

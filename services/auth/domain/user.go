@@ -33,3 +33,10 @@ func RandomID() (string, error) {
 	}
 	return id.String(), nil
 }
+
+// ValidID reports whether id is an id this service makes (a UUID in its
+// canonical form): anything else names nothing, and never reaches the store.
+func ValidID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
