@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr deps run stop test vet unit integration bench bench-go bench-gateway bench-auth clean
+.PHONY: build dapr deps run stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth clean
 
 ## build: every program into bin/
 build:
@@ -27,8 +27,9 @@ run: build dapr deps
 stop:
 	$(GO) run ./tools/stack stop
 
-## test: vet, unit tests with -race, then integration tests against real sidecars
-test: vet unit integration
+## test: vet, unit tests with -race, a few seconds of each fuzz target, then
+## integration tests against real sidecars
+test: vet unit fuzz-short integration
 
 vet:
 	$(GO) vet ./...
@@ -36,6 +37,21 @@ vet:
 
 unit:
 	$(GO) test -race -short -count=1 ./...
+
+# The fuzz targets: the gateway's path canonicaliser, the JWT verifier's
+# input parsing, and the one JSON decode helper.
+FUZZ_TARGETS := ./gateway/routing:FuzzCanonical ./gateway/identity:FuzzVerify ./internal/platform/web:FuzzDecode
+FUZZTIME ?= 1m
+
+## fuzz: each fuzz target for FUZZTIME (default 1m; a crasher lands in testdata/fuzz)
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t##*:} ($${t%%:*}) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || exit 1; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 integration: dapr deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...

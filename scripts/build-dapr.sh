@@ -4,8 +4,11 @@
 # a binary is missing or was built for another version.
 set -euo pipefail
 
-version="${DAPR_VERSION:-1.18.0}"
-bin="$(cd "$(dirname "$0")/.." && pwd)/bin"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# The environment, else .env (see .env.example), else the pinned version.
+version="${DAPR_VERSION:-$(sed -n 's/^DAPR_VERSION=//p' "$root/.env" 2>/dev/null | tail -n 1)}"
+version="${version:-1.18.0}"
+bin="$root/bin"
 mkdir -p "$bin"
 
 built_for() { # the version a binary was built for, from its stamp

@@ -12,10 +12,16 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-run_dir="$(mkdir -p "${RUN_DIR:-$root/.run}" && cd "${RUN_DIR:-$root/.run}" && pwd)"
-pg_host="${PGHOST:-127.0.0.1}"
-pg_port="${PGPORT:-5432}"
-redis_addr="${REDIS_HOST:-127.0.0.1:6379}"
+setting() { # name default: the environment, else .env (as make run reads it), else default
+  local v="${!1:-}"
+  [[ -z "$v" && -f "$root/.env" ]] && v="$(sed -n "s/^$1=//p" "$root/.env" | tail -n 1)"
+  echo "${v:-$2}"
+}
+run_dir_setting="$(setting RUN_DIR "$root/.run")"
+run_dir="$(mkdir -p "$run_dir_setting" && cd "$run_dir_setting" && pwd)"
+pg_host="$(setting PGHOST 127.0.0.1)"
+pg_port="$(setting PGPORT 5432)"
+redis_addr="$(setting REDIS_HOST 127.0.0.1:6379)"
 redis_host="${redis_addr%:*}"
 redis_port="${redis_addr##*:}"
 

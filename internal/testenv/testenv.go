@@ -1,8 +1,8 @@
 // Package testenv runs the real platform for integration tests: real daprd
 // and Sentry processes on free loopback ports, the real app binaries (built
-// with -race when the test is), and the real PostgreSQL and Redis, with a
-// fresh set of databases and a fresh Redis key prefix per Env, all torn down
-// with t.Cleanup.
+// with -race when the test is), and the real PostgreSQL, with a fresh set of
+// databases and a redis-server of its own per Env, all torn down with
+// t.Cleanup.
 //
 // It needs bin/daprd and bin/sentry (make dapr). Tests that use it are
 // skipped under -short.
@@ -35,6 +35,12 @@ type Option func(*stack.Options)
 // WithEnv adds KEY=VALUE settings to app's environment.
 func WithEnv(app string, kv ...string) Option {
 	return func(o *stack.Options) { o.AddEnv(app, kv...) }
+}
+
+// WithSettings gives every app the user's configuration, as `make run` does
+// (stack.LoadSettings).
+func WithSettings(settings stack.Settings) Option {
+	return func(o *stack.Options) { o.Settings = settings.Env() }
 }
 
 // WithEcho runs the echo test app (internal/testenv/echoapp) as app, with

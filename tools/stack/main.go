@@ -37,11 +37,20 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	runDir := getenv("RUN_DIR")
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	// The environment, else .env at the repository root (see .env.example).
+	settings, err := stack.LoadSettings(root, getenv)
+	if err != nil {
+		return err
+	}
+	runDir := settings.Getenv("RUN_DIR")
 	if runDir == "" {
 		runDir = ".run"
 	}
-	runDir, err := filepath.Abs(runDir)
+	runDir, err = filepath.Abs(runDir)
 	if err != nil {
 		return err
 	}
@@ -50,7 +59,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	switch args[0] {
 	case "up":
-		return up(ctx, runDir, getenv, stdout)
+		return up(ctx, root, runDir, settings, stdout)
 	case "stop":
 		return stopRunning(runDir, stdout)
 	default:
@@ -58,7 +67,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 }
 
-func up(ctx context.Context, runDir string, getenv func(string) string, stdout io.Writer) error {
+func up(ctx context.Context, root, runDir string, settings stack.Settings, stdout io.Writer) error {
 	start := time.Now()
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return err
@@ -69,10 +78,6 @@ func up(ctx context.Context, runDir string, getenv func(string) string, stdout i
 	}
 	defer unlock()
 
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
 	ports, sentry := stack.FixedPorts()
 	if err := portsFree(ports, sentry); err != nil {
 		return err
@@ -86,7 +91,7 @@ func up(ctx context.Context, runDir string, getenv func(string) string, stdout i
 		os.Remove(l)
 	}
 	bin := filepath.Join(root, "bin")
-	logLevel := getenv("LOG_LEVEL")
+	logLevel := settings.Getenv("LOG_LEVEL")
 	s, err := stack.Start(ctx, stack.Options{
 		Root:     root,
 		RunDir:   runDir,
@@ -94,8 +99,9 @@ func up(ctx context.Context, runDir string, getenv func(string) string, stdout i
 		Apps:     stack.Apps,
 		Ports:    ports,
 		Sentry:   sentry,
-		Backing:  stack.BackingFromEnv(getenv),
+		Backing:  stack.BackingFromEnv(settings.Getenv),
 		LogLevel: logLevel,
+		Settings: settings.Env(),
 	})
 	if err != nil {
 		return err
