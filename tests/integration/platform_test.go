@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,17 +27,27 @@ type servicesHealth struct {
 	} `json:"services"`
 }
 
-// contracts are the OpenAPI files, loaded once per test binary.
-var contracts = map[string]*contract.Contract{}
+// contracts are the OpenAPI files, loaded once per test binary; tests in
+// goroutines use them too.
+var contracts = struct {
+	sync.Mutex
+	byName map[string]*contract.Contract
+}{byName: map[string]*contract.Contract{}}
 
-func contractOf(t *testing.T, name string) *contract.Contract {
+func contractOf(t testing.TB, name string) *contract.Contract {
 	t.Helper()
-	if c, ok := contracts[name]; ok {
+	contracts.Lock()
+	defer contracts.Unlock()
+	if c, ok := contracts.byName[name]; ok {
 		return c
 	}
-	c, err := contract.Load(testenv.RepoRoot(t), name)
-	require.NoError(t, err)
-	contracts[name] = c
+	// The test binary runs in tests/integration.
+	c, err := contract.Load(filepath.Join("..", ".."), name)
+	if err != nil {
+		t.Errorf("contract %s: %v", name, err)
+		return nil
+	}
+	contracts.byName[name] = c
 	return c
 }
 
@@ -125,6 +137,9 @@ func TestPlatform(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	})
 
+	// A service's sidecar does not serve the invoke API at all
+	// (dapr/config/<app>.yaml); access control on the callee (only the
+	// gateway's identity) stands behind that.
 	t.Run("services cannot invoke each other; only the gateway may", func(t *testing.T) {
 		for _, from := range services {
 			for _, to := range services {
@@ -135,12 +150,12 @@ func TestPlatform(t *testing.T) {
 				require.NoError(t, err)
 				body, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				assert.Equal(t, http.StatusForbidden, resp.StatusCode, "%s -> %s: %s", from, to, body)
+				assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s -> %s: %s", from, to, body)
 			}
 		}
 	})
 
-	t.Run("a stopped service turns health degraded, naming it, and recovers", func(t *testing.T) {
+	t.Run("a stopped service turns health degraded, naming it (not why), and recovers", func(t *testing.T) {
 		require.NoError(t, env.StopAppOnly("product"))
 		var h servicesHealth
 		require.Eventually(t, func() bool {
@@ -152,7 +167,7 @@ func TestPlatform(t *testing.T) {
 		for _, s := range h.Services {
 			if s.Name == "product" {
 				assert.Equal(t, "unhealthy", s.Status)
-				assert.NotEmpty(t, s.Error)
+				assert.Empty(t, s.Error, "anonymous callers are not told why")
 			} else {
 				assert.Equal(t, "healthy", s.Status, s.Name)
 			}
