@@ -6,7 +6,9 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # The environment, else .env (see .env.example), else the pinned version.
-version="${DAPR_VERSION:-$(sed -n 's/^DAPR_VERSION=//p' "$root/.env" 2>/dev/null | tail -n 1)}"
+from_env_file=""
+[[ -f "$root/.env" ]] && from_env_file="$(sed -n 's/^DAPR_VERSION=//p' "$root/.env" | tail -n 1)"
+version="${DAPR_VERSION:-$from_env_file}"
 version="${version:-1.18.0}"
 bin="$root/bin"
 mkdir -p "$bin"
