@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,20 +49,11 @@ func TestAuthHardening(t *testing.T) {
 
 	t.Run("concurrent failed logins are all counted", func(t *testing.T) {
 		const n = 20
-		statuses := make([]int, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				statuses[i], errs[i] = post(env, "/api/v1/auth/login", `{"email":"hank@example.com","password":"wrong guess"}`,
-					map[string]string{"X-Forwarded-For": fmt.Sprintf("198.51.100.%d", 100+i)})
-			})
-		}
-		wg.Wait()
-		for i := range n {
-			require.NoError(t, errs[i])
-			assert.Equal(t, http.StatusUnauthorized, statuses[i])
-		}
+		answers := concurrently(t, n, func(i int) (answer, error) {
+			from := authClient{t: t, env: env, ip: fmt.Sprintf("198.51.100.%d", 100+i)}
+			return from.send(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": "hank@example.com", "password": "wrong guess"}, nil)
+		})
+		assert.Equal(t, map[int]int{http.StatusUnauthorized: n}, statusCounts(answers))
 		conn, err := pgx.Connect(t.Context(), env.DSN("auth"))
 		require.NoError(t, err)
 		defer conn.Close(context.Background())
@@ -78,25 +68,6 @@ func TestAuthHardening(t *testing.T) {
 		admin := c.mustLogin("root@example.com", adminPassword)
 		sweepEndpoints(t, env, user.AccessToken, admin.AccessToken)
 	})
-}
-
-// post sends a JSON body through the gateway; safe from any goroutine.
-func post(env *testenv.Env, path, body string, header map[string]string) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, env.URL("gateway")+path, strings.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, nil
 }
 
 // hostileBodies are what the sweep sends to every endpoint that takes a body.
@@ -236,34 +207,17 @@ func TestAuthBoundedWork(t *testing.T) {
 
 	t.Run("a burst of logins beyond the hashing queue gets 503 with Retry-After", func(t *testing.T) {
 		const n = 16
-		answers := make([]*http.Response, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		barrier := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-barrier
-				req, _ := http.NewRequest(http.MethodPost, env.URL("gateway")+"/api/v1/auth/login",
-					strings.NewReader(fmt.Sprintf(`{"email":"burst%d@example.com","password":"whatever it is"}`, i)))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i+1))
-				answers[i], errs[i] = http.DefaultClient.Do(req)
-				if errs[i] == nil {
-					_, _ = io.Copy(io.Discard, answers[i].Body)
-					answers[i].Body.Close()
-				}
-			})
-		}
-		close(barrier)
-		wg.Wait()
-		counts := map[int]int{}
-		for i := range n {
-			require.NoError(t, errs[i])
-			counts[answers[i].StatusCode]++
-			if answers[i].StatusCode == http.StatusServiceUnavailable {
-				assert.Equal(t, "1", answers[i].Header.Get("Retry-After"))
+		answers := concurrently(t, n, func(i int) (answer, error) {
+			from := authClient{t: t, env: env, ip: fmt.Sprintf("203.0.113.%d", i+1)}
+			return from.send(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": fmt.Sprintf("burst%d@example.com", i), "password": "whatever it is"}, nil)
+		})
+		for _, a := range answers {
+			if a.status == http.StatusServiceUnavailable {
+				assert.Equal(t, "1", a.header.Get("Retry-After"))
+				assert.Equal(t, "SERVICE_BUSY", a.errorCode(t))
 			}
 		}
+		counts := statusCounts(answers)
 		t.Logf("statuses of %d concurrent logins with one hashing slot and a queue of one: %v", n, counts)
 		assert.Equal(t, n, counts[http.StatusUnauthorized]+counts[http.StatusServiceUnavailable], "only 401 or 503: %v", counts)
 		assert.Positive(t, counts[http.StatusServiceUnavailable], "some were refused: %v", counts)

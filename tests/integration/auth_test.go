@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -420,23 +419,12 @@ func TestAuthFlows(t *testing.T) {
 func TestAuthConcurrentRegistration(t *testing.T) {
 	env := authEnv(t)
 	const n = 50
-	statuses := make([]int, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			statuses[i], errs[i] = post(env, "/api/v1/auth/register", `{"email":"race@example.com","password":"correct horse battery staple"}`, nil)
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		require.NoError(t, err)
-	}
-	counts := map[int]int{}
-	for _, s := range statuses {
-		counts[s]++
-	}
-	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, counts)
+	answers := concurrently(t, n, func(int) (answer, error) {
+		return send(t, env, call{method: http.MethodPost, path: "/api/v1/auth/register",
+			body:   `{"email":"race@example.com","password":"correct horse battery staple"}`,
+			header: map[string]string{"Content-Type": "application/json"}})
+	})
+	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, statusCounts(answers))
 }
 
 func TestAuthConcurrentSessions(t *testing.T) {
@@ -449,24 +437,9 @@ func TestAuthConcurrentSessions(t *testing.T) {
 		for round := range 3 {
 			login := c.mustLogin("eve@example.com", password)
 			const n = 20
-			answers := make([]answer, n)
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Go(func() {
-					answers[i], errs[i] = c.send(http.MethodPost, "/api/v1/auth/refresh-token", map[string]string{"refreshToken": login.RefreshToken}, nil)
-				})
-			}
-			wg.Wait()
-			statuses := make([]int, n)
-			for i := range n {
-				require.NoError(t, errs[i])
-				statuses[i] = answers[i].status
-			}
-			counts := map[int]int{}
-			for _, s := range statuses {
-				counts[s]++
-			}
+			counts := statusCounts(concurrently(t, n, func(int) (answer, error) {
+				return c.send(http.MethodPost, "/api/v1/auth/refresh-token", map[string]string{"refreshToken": login.RefreshToken}, nil)
+			}))
 			assert.LessOrEqual(t, counts[http.StatusOK], 1, "round %d: %v", round, counts)
 			assert.Equal(t, n, counts[http.StatusOK]+counts[http.StatusUnauthorized], "round %d: only 200 or 401: %v", round, counts)
 		}
@@ -474,20 +447,13 @@ func TestAuthConcurrentSessions(t *testing.T) {
 
 	t.Run("parallel logins each get a session of their own", func(t *testing.T) {
 		const n = 8
-		answers := make([]answer, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				answers[i], errs[i] = c.send(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": "eve@example.com", "password": password}, nil)
-			})
-		}
-		wg.Wait()
+		answers := concurrently(t, n, func(int) (answer, error) {
+			return c.send(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": "eve@example.com", "password": password}, nil)
+		})
 		tokens := make([]string, n)
-		for i := range n {
-			require.NoError(t, errs[i])
-			if answers[i].status == http.StatusOK {
-				tokens[i] = answers[i].pair(t).AccessToken
+		for i, a := range answers {
+			if a.status == http.StatusOK {
+				tokens[i] = a.pair(t).AccessToken
 			}
 		}
 		sids := map[string]bool{}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,6 +116,38 @@ func send(t testing.TB, env *testenv.Env, c call) (answer, error) {
 	}
 	raw, err := io.ReadAll(resp.Body)
 	return answer{status: resp.StatusCode, header: resp.Header, body: raw}, err
+}
+
+// concurrently makes n calls at once (released together) and returns their
+// answers in order. A transport error fails the test, from the test's own
+// goroutine: the calls run in others.
+func concurrently(t *testing.T, n int, call func(i int) (answer, error)) []answer {
+	t.Helper()
+	answers := make([]answer, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			answers[i], errs[i] = call(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		require.NoError(t, err, "call %d", i)
+	}
+	return answers
+}
+
+// statusCounts counts answers by status.
+func statusCounts(answers []answer) map[int]int {
+	counts := map[int]int{}
+	for _, a := range answers {
+		counts[a.status]++
+	}
+	return counts
 }
 
 func bearer(token string) map[string]string {
