@@ -45,8 +45,9 @@ type AppOptions struct {
 // NewApp returns a Fiber app whose every error, Fiber's own included, is
 // answered with the one JSON envelope, and whose panics become 500s.
 // Middleware order: correlation id first (so every answer carries it), the
-// trace span, the access log (which also writes error responses, so the
-// span and the log see the final status), then panic recovery closest to
+// common headers (AppOptions.Headers), the trace span, the access log
+// (which also writes error responses, so the span and the log see the final
+// status), panic recovery, then the refusal of compressed bodies closest to
 // the handlers.
 func NewApp(o AppOptions) *fiber.App {
 	app := fiber.New(fiber.Config{
