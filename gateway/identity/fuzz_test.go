@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/qeetmart/qeetmart/internal/testenv/testjwt"
 )
 
@@ -23,6 +21,7 @@ func FuzzVerify(f *testing.F) {
 	v := NewVerifier(keys, NewRevocations(), testjwt.Issuer, testjwt.Audience, 30*time.Second)
 	claims := testjwt.Claims("user-1", "session-1")
 	valid := signer.Sign(claims)
+	want := Identity{UserID: "user-1", SessionID: "session-1", Email: "user-1@example.com", Role: "USER"}
 	for _, seed := range []string{
 		valid, signer.AlgNone(claims), signer.HS256WithPublicKey(claims), testjwt.Tampered(valid),
 		"", ".", "..", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", strings.Repeat("a", 10000), "e30.e30.e30",
@@ -35,10 +34,10 @@ func FuzzVerify(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// Accepted: it must be exactly a token the signer made.
-		parsed, _, perr := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
-		if perr != nil || token != valid || id.UserID != "user-1" {
-			t.Fatalf("accepted %q as %+v (parse: %v, %v)", token, id, parsed, perr)
+		// Accepted: it must say exactly what the signer signed (another
+		// base64 spelling of the same token may verify; changed claims never).
+		if id != want {
+			t.Fatalf("accepted %q as %+v", token, id)
 		}
 	})
 }

@@ -1,10 +1,11 @@
 package stack
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestEverySettingIsDocumentedAndListed(t *testing.T) {
 	require.NoError(t, err)
 	docs, err := os.ReadFile(filepath.Join(root, "docs", "configuration.md"))
 	require.NoError(t, err)
-	for _, name := range sorted(read) {
+	for _, name := range slices.Sorted(maps.Keys(read)) {
 		assert.True(t, strings.Contains(string(docs), "`"+name+"`"), "docs/configuration.md documents %s", name)
 		if !assigned[name] {
 			assert.Contains(t, listed, name, ".env.example lists %s", name)
@@ -72,13 +73,4 @@ func TestEverySettingIsDocumentedAndListed(t *testing.T) {
 	for name := range listed {
 		assert.True(t, read[name], ".env.example lists %s, which nothing reads", name)
 	}
-}
-
-func sorted(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -120,7 +121,7 @@ func sweepEndpoints(t *testing.T, env *testenv.Env, userToken, adminToken string
 	}
 	check := func(what string, status int, body []byte, allowed ...int) {
 		t.Helper()
-		if status < 500 && slicesContains(allowed, status) {
+		if status < 500 && slices.Contains(allowed, status) {
 			return
 		}
 		assert.True(t, status >= 400 && status < 500, "%s: HTTP %d: %.300s", what, status, body)
@@ -185,15 +186,6 @@ func sweepEndpoints(t *testing.T, env *testenv.Env, userToken, adminToken string
 		got := raw(t, gatewayAddr(env), "GET /api/v1/auth/me HTTP/1.1\r\nHost: x\r\n"+h+"\r\nConnection: close\r\n\r\n")
 		check("GET /api/v1/auth/me with "+fmt.Sprintf("%q", h), got.status, got.body)
 	}
-}
-
-func slicesContains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // TestAuthBoundedWork: password hashing is capped (503 with Retry-After

@@ -32,13 +32,6 @@ func (a answer) pair(t *testing.T) pair {
 	return p
 }
 
-func jsonBody(t *testing.T, v any) string {
-	t.Helper()
-	raw, err := json.Marshal(v)
-	require.NoError(t, err)
-	return string(raw)
-}
-
 // authEnv is the whole real platform, with the per-IP limit on login and
 // register lifted so tests can hammer them.
 func authEnv(t *testing.T, opts ...testenv.Option) *testenv.Env {
@@ -617,7 +610,7 @@ func TestAuthAdmin(t *testing.T) {
 		// the restarted sidecar (a POST is not retried).
 		waitFor(t, "login after restart", func() bool {
 			return do(t, env, call{method: http.MethodPost, path: "/api/v1/auth/login",
-				body:   jsonBody(t, map[string]string{"email": "root@example.com", "password": rootPassword}),
+				body:   jsonOf(map[string]string{"email": "root@example.com", "password": rootPassword}),
 				header: map[string]string{"Content-Type": "application/json"}}).status == http.StatusOK
 		})
 		a := c.post("/api/v1/auth/register", map[string]string{"email": "root@example.com", "password": "another passphrase"}, nil)

@@ -303,15 +303,8 @@ func TestGatewayRouting(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
-		assert.Equal(t, 0, seenCount(t, env, token, "never-counted"), "sanity: the echo app counts only ids it saw")
+		assert.Equal(t, 0, seenBy(t, env, "product", token, "never-counted"), "sanity: the echo app counts only ids it saw")
 	})
-}
-
-// seenCount asks the product echo app how many requests with id reached it.
-func seenCount(t *testing.T, env *testenv.Env, token, id string) int {
-	t.Helper()
-	return do(t, env, call{method: http.MethodGet, path: "/api/v1/products/peek",
-		header: map[string]string{"Authorization": "Bearer " + token, "X-Echo-Peek": id}}).echo(t).Seen
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -562,7 +555,7 @@ func TestGatewayResilience(t *testing.T) {
 		return h
 	}
 
-	seen := func(id string) int { return seenCount(t, env, token, id) }
+	seen := func(id string) int { return seenBy(t, env, "product", token, id) }
 	t.Run("retries: GET on 502-504 only; never a POST without Idempotency-Key", func(t *testing.T) {
 		tests := []struct {
 			name, method, status, idemKey string
