@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
 )
 
 // Error codes used in the envelope. Services add their own domain codes.
@@ -123,6 +125,10 @@ var errOutOfTime = NewError(http.StatusServiceUnavailable, CodeUnavailable, "The
 // toError turns any error into the *Error that is answered; anything unknown
 // becomes a 500 that hides its internals.
 func toError(err error) (e *Error, internal bool) {
+	var fields validation.Errors
+	if errors.As(err, &fields) {
+		return NewError(http.StatusBadRequest, CodeValidation, "Validation failed").WithDetails(map[string]string(fields)), false
+	}
 	if errors.As(err, &e) {
 		return e, e.Status >= 500
 	}

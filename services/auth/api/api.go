@@ -7,12 +7,13 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/qeetmart/qeetmart/internal/platform/paging"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 	"github.com/qeetmart/qeetmart/services/auth/app"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -241,28 +242,16 @@ func (h handlers) logoutAll(c fiber.Ctx, who app.Caller) error {
 }
 
 func (h handlers) users(c fiber.Ctx, who app.Caller) error {
-	fields := app.FieldErrors{}
-	page, err := strconv.Atoi(c.Query("page", "0"))
-	if err != nil {
-		fields["page"] = "page must be an integer"
+	errs := validation.Errors{}
+	page := paging.Parse(c.Query("page"), c.Query("size"), errs)
+	if err := errs.Err(); err != nil {
+		return err
 	}
-	size, err := strconv.Atoi(c.Query("size", "10"))
-	if err != nil {
-		fields["size"] = "size must be an integer"
-	}
-	if len(fields) > 0 {
-		return answer(fields)
-	}
-	list, err := h.auth.Users(c.Context(), who, page, size)
+	list, err := h.auth.Users(c.Context(), who, page)
 	if err != nil {
 		return answer(err)
 	}
-	out := app.Page[adminUserResponse]{Content: make([]adminUserResponse, 0, len(list.Content)),
-		Page: list.Page, Size: list.Size, TotalElements: list.TotalElements, TotalPages: list.TotalPages, Last: list.Last}
-	for _, u := range list.Content {
-		out.Content = append(out.Content, viewUserAsAdmin(u))
-	}
-	return c.JSON(out)
+	return c.JSON(paging.Map(list, viewUserAsAdmin))
 }
 
 func (h handlers) setRole(c fiber.Ctx, who app.Caller) error {
@@ -297,8 +286,8 @@ func (h handlers) rotateKeys(c fiber.Ctx, who app.Caller) error {
 	return c.JSON(fiber.Map{"kid": key.KID, "activeFrom": key.ActiveFrom})
 }
 
-func required(fields map[string]string) app.FieldErrors {
-	missing := app.FieldErrors{}
+func required(fields map[string]string) validation.Errors {
+	missing := validation.Errors{}
 	for name, v := range fields {
 		if v == "" {
 			missing[name] = name + " is required"
@@ -339,10 +328,6 @@ var answers = []struct {
 // answer turns a use case's error into the answer; anything unknown is a
 // 500 that hides its internals.
 func answer(err error) error {
-	var fields app.FieldErrors
-	if errors.As(err, &fields) {
-		return web.NewError(http.StatusBadRequest, web.CodeValidation, "Validation failed").WithDetails(map[string]string(fields))
-	}
 	if throttled := (app.ThrottledError{}); errors.As(err, &throttled) {
 		return errThrottled.WithRetryAfter(throttled.RetryAfter)
 	}

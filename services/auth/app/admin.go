@@ -4,24 +4,10 @@ import (
 	"context"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/internal/platform/paging"
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
-)
-
-// Page is one page of a list, in the platform's paged shape.
-type Page[T any] struct {
-	Content       []T  `json:"content"`
-	Page          int  `json:"page"` // 0-based
-	Size          int  `json:"size"`
-	TotalElements int  `json:"totalElements"`
-	TotalPages    int  `json:"totalPages"`
-	Last          bool `json:"last"`
-}
-
-// Bounds of a page request: size, and page number (so that page×size
-// cannot overflow into a nonsense offset).
-const (
-	MaxPageSize = 100
-	MaxPage     = 1_000_000
 )
 
 // requireAdmin checks the stored account, not the token's role claim: a
@@ -38,33 +24,22 @@ func (a *Auth) requireAdmin(ctx context.Context, c Caller) error {
 }
 
 // Users lists accounts in creation order.
-func (a *Auth) Users(ctx context.Context, c Caller, page, size int) (Page[domain.User], error) {
-	fields := FieldErrors{}
-	if page < 0 || page > MaxPage {
-		fields["page"] = "page must be between 0 and 1000000"
-	}
-	if size < 1 || size > MaxPageSize {
-		fields["size"] = "size must be between 1 and 100"
-	}
-	if len(fields) > 0 {
-		return Page[domain.User]{}, fields
-	}
+func (a *Auth) Users(ctx context.Context, c Caller, page paging.Request) (paging.Page[domain.User], error) {
 	if err := a.requireAdmin(ctx, c); err != nil {
-		return Page[domain.User]{}, err
+		return paging.Page[domain.User]{}, err
 	}
-	users, total, err := a.Store.Users(ctx, page*size, size)
+	users, total, err := a.Store.Users(ctx, page.Offset(), page.Size)
 	if err != nil {
-		return Page[domain.User]{}, err
+		return paging.Page[domain.User]{}, err
 	}
-	pages := (total + size - 1) / size
-	return Page[domain.User]{Content: users, Page: page, Size: size, TotalElements: total, TotalPages: pages, Last: page >= pages-1}, nil
+	return paging.Of(page, users, total), nil
 }
 
 // SetRole changes an account's role. The account's sessions end, so no
 // token carries the old role.
 func (a *Auth) SetRole(ctx context.Context, c Caller, id, role string) (domain.User, error) {
 	if role != domain.RoleUser && role != domain.RoleAdmin {
-		return domain.User{}, FieldErrors{"role": "role must be USER or ADMIN"}
+		return domain.User{}, validation.Errors{"role": "role must be USER or ADMIN"}
 	}
 	return a.changeUser(ctx, c, id, func(u *domain.User) bool {
 		u.Role = role
@@ -88,7 +63,7 @@ func (a *Auth) changeUser(ctx context.Context, c Caller, id string, change func(
 	if err := a.requireAdmin(ctx, c); err != nil {
 		return domain.User{}, err
 	}
-	if !domain.ValidID(id) {
+	if !ids.Valid(id) {
 		return domain.User{}, ErrUserNotFound
 	}
 	u, etag, found, err := a.Store.User(ctx, id)

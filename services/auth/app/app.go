@@ -7,11 +7,12 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
 
@@ -99,11 +100,6 @@ type Client struct {
 	UserAgent, IP string
 }
 
-// FieldErrors maps request fields to what is wrong with them.
-type FieldErrors map[string]string
-
-func (f FieldErrors) Error() string { return fmt.Sprintf("invalid fields: %v", map[string]string(f)) }
-
 // EnsureKeys makes sure a signing key exists (first start).
 func (a *Auth) EnsureKeys(ctx context.Context) error {
 	ring, etag, err := a.Store.KeyRing(ctx)
@@ -149,7 +145,7 @@ func (a *Auth) EnsureAdmin(ctx context.Context, email, password string) error {
 	if email == "" {
 		return nil
 	}
-	_, found, err := a.Store.UserByEmail(ctx, domain.NormalizeEmail(email))
+	_, found, err := a.Store.UserByEmail(ctx, validation.NormalizeEmail(email))
 	if err != nil || found {
 		return err
 	}
@@ -161,9 +157,9 @@ func (a *Auth) EnsureAdmin(ctx context.Context, email, password string) error {
 }
 
 func (a *Auth) createUser(ctx context.Context, email, password, role string) (domain.User, error) {
-	email = domain.NormalizeEmail(email)
-	fields := FieldErrors{}
-	if !domain.ValidEmail(email) {
+	email = validation.NormalizeEmail(email)
+	fields := validation.Errors{}
+	if !validation.Email(email) {
 		fields["email"] = "Email must be valid"
 	}
 	if msg := a.Policy.Check(password); msg != "" {
@@ -172,7 +168,7 @@ func (a *Auth) createUser(ctx context.Context, email, password, role string) (do
 	if len(fields) > 0 {
 		return domain.User{}, fields
 	}
-	id, err := domain.RandomID()
+	id, err := ids.New()
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -195,9 +191,9 @@ func (a *Auth) createUser(ctx context.Context, email, password, role string) (do
 // password take the same time and give the same error; both count against
 // the account and the address, which are refused while throttled.
 func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pair, error) {
-	email = domain.NormalizeEmail(email)
-	if !domain.ValidEmail(email) {
-		return Pair{}, FieldErrors{"email": "Email must be valid"}
+	email = validation.NormalizeEmail(email)
+	if !validation.Email(email) {
+		return Pair{}, validation.Errors{"email": "Email must be valid"}
 	}
 	gate, err := a.throttleGate(ctx, email, c.IP)
 	if err != nil {
@@ -255,7 +251,7 @@ func (a *Auth) startSession(ctx context.Context, u domain.User, c Client) (Pair,
 	if err != nil {
 		return Pair{}, err
 	}
-	sid, err := domain.RandomID()
+	sid, err := ids.New()
 	if err != nil {
 		return Pair{}, err
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
 
@@ -104,7 +106,7 @@ func (a *Auth) Sessions(ctx context.Context, c Caller) ([]domain.Session, error)
 // EndSession ends one of the caller's sessions (the current one included).
 // Another user's session id is reported as not found.
 func (a *Auth) EndSession(ctx context.Context, c Caller, id string) error {
-	if !domain.ValidID(id) {
+	if !ids.Valid(id) {
 		return ErrSessionNotFound
 	}
 	s, _, found, err := a.Store.Session(ctx, id)
@@ -157,7 +159,7 @@ func (a *Auth) ChangePassword(ctx context.Context, c Caller, oldPassword, newPas
 		return ErrSamePassword
 	}
 	if msg := a.Policy.Check(newPassword); msg != "" {
-		return FieldErrors{"newPassword": msg}
+		return validation.Errors{"newPassword": msg}
 	}
 	hash, err := a.hash(ctx, newPassword)
 	if err != nil {

@@ -8,25 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestNormalizeEmail(t *testing.T) {
-	assert.Equal(t, "ann@example.com", NormalizeEmail("  Ann@Example.COM "))
-}
-
-func TestValidEmail(t *testing.T) {
-	for email, want := range map[string]bool{
-		"ann@example.com":                  true,
-		"ann.b+tag@sub.example.co.uk":      true,
-		"":                                 false,
-		"ann":                              false,
-		"ann@":                             false,
-		"Ann <ann@example.com>":            false,
-		"a@b.c, d@e.f":                     false,
-		strings.Repeat("a", 250) + "@x.io": false,
-	} {
-		assert.Equal(t, want, ValidEmail(email), email)
-	}
-}
-
 func TestPasswordPolicy(t *testing.T) {
 	p := NewPasswordPolicy()
 	assert.Len(t, p.common, 10000, "the shipped list")

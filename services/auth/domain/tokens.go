@@ -13,6 +13,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
 )
 
 // SigningKey is one Ed25519 key. A key is published (JWKS) from the moment
@@ -144,7 +145,7 @@ type Issued struct {
 
 // Sign makes a token of typ for user within session, valid from now.
 func (c TokenConfig) Sign(key SigningKey, u User, sessionID, typ string, now time.Time, expires time.Time) (Issued, error) {
-	jti, err := RandomID()
+	jti, err := ids.New()
 	if err != nil {
 		return Issued{}, err
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/auth/app"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -135,7 +136,7 @@ func (s *Store) Revoke(ctx context.Context, r authtoken.Revocation, u *domain.Us
 			statestore.Op{Key: key, Value: u, ETag: etag},
 			statestore.Op{Key: key, Value: r, Projection: true})
 	} else {
-		id, err := domain.RandomID()
+		id, err := ids.New()
 		if err != nil {
 			return err
 		}
