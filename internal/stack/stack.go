@@ -248,6 +248,8 @@ func (s *Stack) AddReplica(ctx context.Context, app, replica string, ports Ports
 	if err := s.StartApp(name); err != nil {
 		return name, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
 	return name, s.WaitAppReady(ctx, name)
 }
 
@@ -443,10 +445,11 @@ func (s *Stack) waitReachable(ctx context.Context, apps []string) error {
 	}
 	header := http.Header{"Dapr-Api-Token": {gw.apiToken}}
 	for _, app := range apps {
-		if strings.HasPrefix(app, "gateway") {
+		appID, _, _ := strings.Cut(app, "#") // a replica answers to its app's id
+		if appID == "gateway" {
 			continue
 		}
-		url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method/ready", s.Ports("gateway").HTTP, app)
+		url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method/ready", s.Ports("gateway").HTTP, appID)
 		if err := waitHTTP(ctx, gw.daprd, url, header); err != nil {
 			return fmt.Errorf("gateway cannot reach %s through Dapr: %w", app, err)
 		}

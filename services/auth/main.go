@@ -40,7 +40,7 @@ type Config struct {
 	AdminPassword string `env:"AUTH_ADMIN_PASSWORD"`
 	// DatabaseURL reaches the auth database for read-only list queries;
 	// empty takes libpq's PG* variables (the launcher sets PGDATABASE).
-	DatabaseURL string `env:"DATABASE_URL"`
+	DatabaseURL string `env:"AUTH_DATABASE_URL"`
 	// Failed logins: after this many, each further failure locks the
 	// account (or the client address) for 1 s, doubling up to the max.
 	AccountFailures int           `env:"AUTH_THROTTLE_ACCOUNT_FAILURES" envDefault:"5"`

@@ -1,0 +1,78 @@
+// Package readmodel answers, with SQL, the list queries Dapr's key-value
+// state API cannot: it reads the JSONB rows the PostgreSQL state component
+// writes (state.postgresql v1, HTTP state API) in a service's own database.
+// It only reads; every write goes through Dapr.
+package readmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Table is the state table every component names (tableName: state).
+const Table = "state"
+
+// Live keeps rows whose TTL has not run out (Dapr deletes them lazily).
+const Live = `(expiredate IS NULL OR expiredate > now())`
+
+// DB is one service's database.
+type DB struct {
+	*pgxpool.Pool
+	appID string
+}
+
+// Open connects to the database of app appID. An empty dsn takes libpq's PG*
+// environment variables (the launcher sets PGDATABASE).
+func Open(ctx context.Context, dsn, appID string) (*DB, error) {
+	if !plainName.MatchString(appID) {
+		return nil, fmt.Errorf("read model: app id %q", appID)
+	}
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	return &DB{Pool: pool, appID: appID}, nil
+}
+
+var plainName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+
+// KeysOf is a LIKE pattern, as an SQL literal, matching the keys of one
+// kind ("profile" matches "user||profile:…"; Dapr prefixes each key with the
+// app id). Written into the SQL rather than bound, so that PostgreSQL can
+// match it to partial indexes with the same predicate.
+func (d *DB) KeysOf(kind string) string {
+	if !plainName.MatchString(kind) {
+		panic("readmodel: key kind " + kind) // programming error: kinds are constants
+	}
+	return "'" + d.appID + "||" + kind + ":%'"
+}
+
+// EnsureIndexes runs each CREATE INDEX IF NOT EXISTS on the table Dapr
+// created.
+func (d *DB) EnsureIndexes(ctx context.Context, ddl ...string) error {
+	for _, stmt := range ddl {
+		if _, err := d.Exec(ctx, stmt); err != nil && !createdConcurrently(err) {
+			return fmt.Errorf("read model index: %w", err)
+		}
+	}
+	return nil
+}
+
+// createdConcurrently reports the error PostgreSQL gives the loser when two
+// replicas create the same index at once: the index exists either way.
+func createdConcurrently(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07")
+}
+
+// LikePrefix is a LIKE pattern matching strings that start with prefix, its
+// own % _ and \ taken literally.
+func LikePrefix(prefix string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
+	"github.com/qeetmart/qeetmart/services/user/app"
+	"github.com/qeetmart/qeetmart/services/user/domain"
+)
+
+// ReadModel lists profiles for admins with SQL over the rows Dapr writes,
+// on indexes: one per sort order, each with the key as tie-break so pages
+// are stable, and each partial to profile rows (email claims share the
+// table). Sorting and prefix search use the C collation: byte order, which
+// an index can serve for both ORDER BY and LIKE 'prefix%'.
+type ReadModel struct{ db *readmodel.DB }
+
+// OpenReadModel connects to the user database (see readmodel.Open).
+func OpenReadModel(ctx context.Context, dsn, appID string) (*ReadModel, error) {
+	db, err := readmodel.Open(ctx, dsn, appID)
+	if err != nil {
+		return nil, err
+	}
+	return &ReadModel{db: db}, nil
+}
+
+// Close releases the connections.
+func (m *ReadModel) Close() { m.db.Close() }
+
+// sortColumns are the indexed expressions of app.SortFields. Emails are
+// stored lower case already; names are compared without case.
+var sortColumns = map[string]string{
+	"createdAt": `(value->>'created') COLLATE "C"`,
+	"name":      `lower(value->>'name') COLLATE "C"`,
+	"email":     `(value->>'email') COLLATE "C"`,
+}
+
+// EnsureIndexes adds the listing's indexes.
+func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
+	profiles := m.db.KeysOf("profile")
+	ddl := []string{}
+	for _, field := range app.SortFields {
+		ddl = append(ddl, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS state_profile_by_%s ON %s ((%s), key) WHERE key LIKE %s`,
+			field, readmodel.Table, sortColumns[field], profiles))
+	}
+	return m.db.EnsureIndexes(ctx, ddl...)
+}
+
+// Profiles is one page of profiles in q's order, without their addresses,
+// and how many match in all.
+func (m *ReadModel) Profiles(ctx context.Context, q app.ListQuery) ([]domain.Profile, int, error) {
+	column, ok := sortColumns[q.SortBy]
+	if !ok {
+		return nil, 0, fmt.Errorf("sort by %q", q.SortBy)
+	}
+	where := `FROM ` + readmodel.Table + ` WHERE key LIKE ` + m.db.KeysOf("profile")
+	args := []any{}
+	if q.Prefix != "" {
+		where += ` AND (` + sortColumns["name"] + ` LIKE $1 OR ` + sortColumns["email"] + ` LIKE $1)`
+		args = append(args, readmodel.LikePrefix(q.Prefix))
+	}
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	// Both queries in one round trip.
+	batch := &pgx.Batch{}
+	var total int
+	batch.Queue(`SELECT count(*) `+where, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	var list []domain.Profile
+	n := len(args)
+	batch.Queue(fmt.Sprintf(`SELECT value - 'addresses' %s ORDER BY %s %s, key %s LIMIT $%d OFFSET $%d`, where, column, dir, dir, n+1, n+2),
+		append(args, q.Page.Size, q.Page.Offset())...).Query(func(rows pgx.Rows) (err error) {
+		list, err = pgx.CollectRows(rows, pgx.RowTo[domain.Profile])
+		return err
+	})
+	if err := m.db.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, 0, fmt.Errorf("list profiles: %w", err)
+	}
+	return list, total, nil
+}
