@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
@@ -105,6 +106,7 @@ type profile struct {
 type address struct {
 	ID, UserID, Street, City, State, Pincode, Country string
 	IsDefault                                         bool
+	CreatedAt                                         time.Time
 }
 
 func decode[T any](t *testing.T, a answer) T {
@@ -471,7 +473,7 @@ func TestUserNoLostUpdates(t *testing.T) {
 		}
 		assert.Equal(t, 1, defaults)
 		assert.ElementsMatch(t, created, stored, "every acknowledged address is stored, and nothing else")
-		assert.True(t, slices.IsSorted(stored), "oldest first (ids are time-ordered)")
+		assert.True(t, slices.IsSortedFunc(list, func(a, b address) int { return a.CreatedAt.Compare(b.CreatedAt) }), "oldest first")
 	})
 
 	t.Run("concurrent profile and address writes from two replicas all land", func(t *testing.T) {

@@ -245,12 +245,13 @@ func (u *Users) AddAddress(ctx context.Context, c Caller, id string, f domain.Ad
 	if err := f.Check(false); err != nil {
 		return domain.Address{}, err
 	}
-	addressID, err := u.NewID()
-	if err != nil {
-		return domain.Address{}, err
-	}
 	var added domain.Address
-	_, err = u.change(ctx, id, pre, func(p *domain.Profile, now time.Time) (err error) {
+	_, err := u.change(ctx, id, pre, func(p *domain.Profile, now time.Time) error {
+		// Made in the profile's turn, so ids follow the stored order.
+		addressID, err := u.NewID()
+		if err != nil {
+			return err
+		}
 		added, err = p.AddAddress(addressID, f, now)
 		return err
 	})
