@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/service"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/user/api"
@@ -41,11 +42,12 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	if err != nil {
 		return err
 	}
-	readModel, err := store.OpenReadModel(ctx, cfg.DatabaseURL, "user")
+	db, err := readmodel.Open(ctx, cfg.DatabaseURL, "user")
 	if err != nil {
 		return err
 	}
-	d.OnStop(readModel.Close)
+	d.OnStop(db.Close)
+	readModel := store.NewReadModel(db)
 	// The listing's indexes go on the table the sidecar's component
 	// creates, so the sidecar comes first.
 	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)

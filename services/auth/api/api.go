@@ -87,20 +87,16 @@ type sessionResponse struct {
 	Current    bool      `json:"current"`
 }
 
-type message struct {
-	Message string `json:"message"`
-}
-
 // asCaller runs fn for the verified caller the gateway names in the
 // web.Header* caller headers; a request
 // without one is a 401.
 func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		who := app.Caller{UserID: c.Get(web.HeaderUserID), SessionID: c.Get(web.HeaderSessionID), IP: clientIP(c)}
-		if who.UserID == "" {
-			return errUnauthenticated
+		v, err := web.CallerOf(c)
+		if err != nil {
+			return err
 		}
-		return fn(c, who)
+		return fn(c, app.Caller{UserID: v.UserID, SessionID: v.SessionID, IP: clientIP(c)})
 	}
 }
 
@@ -186,7 +182,7 @@ func (h handlers) logout(c fiber.Ctx) error {
 	if err := h.auth.Logout(c.Context(), token); err != nil {
 		return answer(err)
 	}
-	return c.JSON(message{"Logged out successfully"})
+	return c.JSON(web.Message{Message: "Logged out successfully"})
 }
 
 func (h handlers) me(c fiber.Ctx, who app.Caller) error {
@@ -211,7 +207,7 @@ func (h handlers) changePassword(c fiber.Ctx, who app.Caller) error {
 	if err := h.auth.ChangePassword(c.Context(), who, req.OldPassword, req.NewPassword); err != nil {
 		return answer(err)
 	}
-	return c.JSON(message{"Password changed successfully"})
+	return c.JSON(web.Message{Message: "Password changed successfully"})
 }
 
 func (h handlers) sessions(c fiber.Ctx, who app.Caller) error {
@@ -238,7 +234,7 @@ func (h handlers) logoutAll(c fiber.Ctx, who app.Caller) error {
 	if err := h.auth.LogoutAll(c.Context(), who); err != nil {
 		return answer(err)
 	}
-	return c.JSON(message{"Logged out of all sessions"})
+	return c.JSON(web.Message{Message: "Logged out of all sessions"})
 }
 
 func (h handlers) users(c fiber.Ctx, who app.Caller) error {
@@ -299,10 +295,7 @@ func required(fields map[string]string) validation.Errors {
 	return missing
 }
 
-var (
-	errUnauthenticated = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
-	errThrottled       = web.NewError(http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "Too many failed logins; try again later")
-)
+var errThrottled = web.NewError(http.StatusTooManyRequests, "TOO_MANY_ATTEMPTS", "Too many failed logins; try again later")
 
 // answers maps the use cases' errors to what the client is told.
 var answers = []struct {

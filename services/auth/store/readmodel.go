@@ -14,17 +14,8 @@ import (
 // user's sessions, all users) with SQL over the rows Dapr writes.
 type ReadModel struct{ db *readmodel.DB }
 
-// OpenReadModel connects to the auth database (see readmodel.Open).
-func OpenReadModel(ctx context.Context, dsn, appID string) (*ReadModel, error) {
-	db, err := readmodel.Open(ctx, dsn, appID)
-	if err != nil {
-		return nil, err
-	}
-	return &ReadModel{db: db}, nil
-}
-
-// Close releases the connections.
-func (m *ReadModel) Close() { m.db.Close() }
+// NewReadModel reads the auth database through db.
+func NewReadModel(db *readmodel.DB) *ReadModel { return &ReadModel{db: db} }
 
 // EnsureIndexes adds the indexes the queries use.
 func (m *ReadModel) EnsureIndexes(ctx context.Context) error {

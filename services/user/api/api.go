@@ -42,11 +42,11 @@ type handlers struct{ users *app.Users }
 // headers; a request without one is a 401.
 func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		who := app.Caller{UserID: c.Get(web.HeaderUserID), Role: c.Get(web.HeaderUserRole), Email: c.Get(web.HeaderUserEmail)}
-		if who.UserID == "" {
-			return errUnauthenticated
+		v, err := web.CallerOf(c)
+		if err != nil {
+			return err
 		}
-		return fn(c, who)
+		return fn(c, app.Caller{UserID: v.UserID, Role: v.Role, Email: v.Email})
 	}
 }
 
@@ -104,10 +104,6 @@ func viewAddress(userID string, a domain.Address) addressResponse {
 		Pincode: a.Pincode, Country: a.Country, IsDefault: a.IsDefault, CreatedAt: a.CreatedAt}
 }
 
-type message struct {
-	Message string `json:"message"`
-}
-
 func (h handlers) create(c fiber.Ctx, who app.Caller) error {
 	var req profileRequest
 	if err := web.DecodeJSON(c, &req); err != nil {
@@ -160,7 +156,7 @@ func (h handlers) delete(c fiber.Ctx, who app.Caller) error {
 	if err := h.users.Delete(c.Context(), who, id, ifMatch(c)); err != nil {
 		return answer(err, subject{userID: id})
 	}
-	return c.JSON(message{"User profile deleted successfully"})
+	return c.JSON(web.Message{Message: "User profile deleted successfully"})
 }
 
 func (h handlers) addAddress(c fiber.Ctx, who app.Caller) error {
@@ -208,7 +204,7 @@ func (h handlers) removeAddress(c fiber.Ctx, who app.Caller) error {
 	if err := h.users.RemoveAddress(c.Context(), who, id, addressID, ifMatch(c)); err != nil {
 		return answer(err, subject{userID: id, addressID: addressID})
 	}
-	return c.JSON(message{"Address deleted successfully"})
+	return c.JSON(web.Message{Message: "Address deleted successfully"})
 }
 
 // setETag sends the profile's version as a strong entity tag.
@@ -246,8 +242,6 @@ func ifMatch(c fiber.Ctx) app.Precondition {
 type subject struct {
 	userID, addressID, email string
 }
-
-var errUnauthenticated = web.NewError(http.StatusUnauthorized, web.CodeUnauthorized, "Authentication required")
 
 // answers maps the use cases' errors to what the client is told, in the
 // original service's words.

@@ -18,17 +18,8 @@ import (
 // an index can serve for both ORDER BY and LIKE 'prefix%'.
 type ReadModel struct{ db *readmodel.DB }
 
-// OpenReadModel connects to the user database (see readmodel.Open).
-func OpenReadModel(ctx context.Context, dsn, appID string) (*ReadModel, error) {
-	db, err := readmodel.Open(ctx, dsn, appID)
-	if err != nil {
-		return nil, err
-	}
-	return &ReadModel{db: db}, nil
-}
-
-// Close releases the connections.
-func (m *ReadModel) Close() { m.db.Close() }
+// NewReadModel reads the user database through db.
+func NewReadModel(db *readmodel.DB) *ReadModel { return &ReadModel{db: db} }
 
 // sortColumns are the indexed expressions of app.SortFields. Emails are
 // stored lower case already; names are compared without case.
