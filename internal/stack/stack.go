@@ -273,6 +273,10 @@ func (s *Stack) daprdArgs(app string, p Ports) []string {
 		"--enable-app-health-check", "--app-health-check-path", "/health",
 		"--app-health-probe-interval", "2", "--app-health-probe-timeout", "1500", "--app-health-threshold", "2",
 		"--dapr-graceful-shutdown-seconds", "2",
+		// Headers up to what the gateway accepts (HEADER_LIMIT, 16 KiB)
+		// plus what it adds; daprd's default (4 KiB) answered a long path
+		// with a plain-text 431.
+		"--read-buffer-size", "32Ki",
 		"--log-as-json", "--log-level", s.opts.LogLevel,
 	}
 }

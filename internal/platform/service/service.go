@@ -43,6 +43,15 @@ type Deps struct {
 	OnStop func(fn func())
 }
 
+// headerLimit bounds a request's line and headers at a service. It is
+// twice what the gateway accepts from a client (HEADER_LIMIT, 16 KiB), so
+// that what the gateway and both sidecars add (caller headers, trace
+// context, dapr-api-token) always fits: with fasthttp's default of 4 KiB, a
+// long path a client may send made the service answer 431 and drop the
+// connection while daprd was still writing, which reached the client as a
+// 502.
+const headerLimit = 32 << 10
+
 // Run serves spec until ctx ends. environ is os.Environ() or a test's own.
 func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) error {
 	cfg, err := config.Load[config.Common](environ)
@@ -75,7 +84,7 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	}
 
 	app := web.NewApp(web.AppOptions{Name: spec.Name, Log: log, BodyLimit: cfg.BodyLimit,
-		UnescapePath: true, Timeouts: cfg.Timeouts()})
+		ReadBufferSize: headerLimit, UnescapePath: true, Timeouts: cfg.Timeouts()})
 	app.Use(web.AppToken(cfg.AppAPIToken, "/health"), web.Deadline(cfg.RequestTimeout))
 	app.Get("/health", health.Live(spec.Name))
 	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
