@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,6 +40,14 @@ type person struct {
 	id    string // the account id (the token's sub): also the profile's id
 	email string
 	token string
+	// contract checks every answer; "" is the user service's.
+	contract string
+}
+
+// against is p with answers checked against another program's contract.
+func (p person) against(contract string) person {
+	p.contract = contract
+	return p
 }
 
 // signUp registers email and returns the account, once the gateway accepts
@@ -84,7 +93,7 @@ func (p person) send(method, path string, body any, header map[string]string) (a
 	for k, v := range header {
 		h[k] = v
 	}
-	return send(p.t, p.env, call{method: method, path: "/api/v1" + path, body: raw, header: h, contract: "user"})
+	return send(p.t, p.env, call{method: method, path: "/api/v1" + path, body: raw, header: h, contract: cmp.Or(p.contract, "user")})
 }
 
 func (p person) call(method, path string, body any, header ...map[string]string) answer {

@@ -1,0 +1,165 @@
+// Package app is the product service's use cases: the catalog's categories
+// (this file). It holds the rules' order (who may, then what is valid, then
+// what is stored) and talks to storage through Store.
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/services/product/domain"
+)
+
+// Errors the API maps to statuses.
+var (
+	ErrForbidden        = errors.New("admin role required")
+	ErrCategoryNotFound = errors.New("category not found")
+	ErrNameTaken        = errors.New("category name taken")
+	ErrConflict         = errors.New("concurrent update")
+)
+
+// RoleAdmin is the role that may change the catalog.
+const RoleAdmin = "ADMIN"
+
+// Caller is who the gateway verified; anonymous readers have no UserID.
+type Caller struct {
+	UserID, Role string
+}
+
+func (c Caller) requireAdmin() error {
+	if c.Role != RoleAdmin {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Store is what the use cases need from storage. Writes fail with
+// ErrConflict when they lose a race: the category is no longer at etag, or
+// its name is already claimed.
+type Store interface {
+	Category(ctx context.Context, id string) (c domain.Category, etag string, found bool, err error)
+	NameOwner(ctx context.Context, nameKey string) (categoryID string, found bool, err error)
+	CreateCategory(ctx context.Context, c domain.Category) error
+	// SaveCategory writes c over the version at etag; when c's name key is
+	// not previousName's, the name claim moves with it.
+	SaveCategory(ctx context.Context, c domain.Category, etag, previousName string) error
+	DeleteCategory(ctx context.Context, c domain.Category, etag string) error
+	Categories(ctx context.Context) ([]domain.Category, error)
+}
+
+// maxAttempts bounds how often a write re-reads and re-applies itself after
+// losing a race.
+const maxAttempts = 8
+
+// Catalog runs the use cases.
+type Catalog struct {
+	Store Store
+	Now   func() time.Time
+}
+
+// New wires a Catalog.
+func New(store Store) *Catalog { return &Catalog{Store: store, Now: time.Now} }
+
+func (a *Catalog) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }
+
+// CreateCategory adds a category (admins).
+func (a *Catalog) CreateCategory(ctx context.Context, c Caller, f domain.CategoryFields) (domain.Category, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Category{}, err
+	}
+	if err := f.Check(); err != nil {
+		return domain.Category{}, err
+	}
+	id, err := ids.New()
+	if err != nil {
+		return domain.Category{}, err
+	}
+	now := a.now()
+	cat := domain.Category{ID: id, CreatedAt: now}
+	cat.Apply(f, now)
+	err = a.Store.CreateCategory(ctx, cat)
+	if errors.Is(err, ErrConflict) {
+		return domain.Category{}, ErrNameTaken // the id is new: only the name can be taken
+	}
+	return cat, err
+}
+
+// Categories lists every category, by name.
+func (a *Catalog) Categories(ctx context.Context) ([]domain.Category, error) {
+	return a.Store.Categories(ctx)
+}
+
+// Category reads one category. An id the service never makes names none.
+func (a *Catalog) Category(ctx context.Context, id string) (domain.Category, error) {
+	if !ids.Valid(id) {
+		return domain.Category{}, ErrCategoryNotFound
+	}
+	cat, _, found, err := a.Store.Category(ctx, id)
+	if err != nil {
+		return domain.Category{}, err
+	}
+	if !found {
+		return domain.Category{}, ErrCategoryNotFound
+	}
+	return cat, nil
+}
+
+// ReplaceCategory sets every field of a category (admins).
+func (a *Catalog) ReplaceCategory(ctx context.Context, c Caller, id string, f domain.CategoryFields) (domain.Category, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Category{}, err
+	}
+	if err := f.Check(); err != nil {
+		return domain.Category{}, err
+	}
+	var saved domain.Category
+	err := a.writeCategory(ctx, id, func(cat domain.Category, etag string) error {
+		previous := cat.Name
+		if domain.NameKey(f.Name) != domain.NameKey(previous) {
+			owner, found, err := a.Store.NameOwner(ctx, domain.NameKey(f.Name))
+			if err != nil {
+				return err
+			}
+			if found && owner != cat.ID {
+				return ErrNameTaken
+			}
+		}
+		cat.Apply(f, a.now())
+		saved = cat
+		return a.Store.SaveCategory(ctx, cat, etag, previous)
+	})
+	return saved, err
+}
+
+// DeleteCategory removes a category (admins).
+func (a *Catalog) DeleteCategory(ctx context.Context, c Caller, id string) error {
+	if err := c.requireAdmin(); err != nil {
+		return err
+	}
+	return a.writeCategory(ctx, id, func(cat domain.Category, etag string) error {
+		return a.Store.DeleteCategory(ctx, cat, etag)
+	})
+}
+
+// writeCategory runs fn on the current version of category id; a lost race
+// is read again and retried, at most maxAttempts times.
+func (a *Catalog) writeCategory(ctx context.Context, id string, fn func(cat domain.Category, etag string) error) error {
+	if !ids.Valid(id) {
+		return ErrCategoryNotFound
+	}
+	for range maxAttempts {
+		cat, etag, found, err := a.Store.Category(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return ErrCategoryNotFound
+		}
+		if err := fn(cat, etag); !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return ErrConflict
+}

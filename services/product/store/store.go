@@ -1,0 +1,87 @@
+// Package store keeps the product service's catalog in its Dapr state
+// store (PostgreSQL database "product"). Keys:
+//
+//	category:<id>           a Category
+//	category-name:<name>    {"categoryId"}: created only if absent, so a
+//	                        name (case ignored) belongs to one category
+//
+// Every write is one Dapr transaction, so a category and its name claim
+// change together. Lists are SQL over the same rows (readmodel.go).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/qeetmart/qeetmart/internal/platform/statestore"
+	"github.com/qeetmart/qeetmart/services/product/app"
+	"github.com/qeetmart/qeetmart/services/product/domain"
+)
+
+// Store implements app.Store on a Dapr state store.
+type Store struct {
+	state *statestore.Store
+	*ReadModel
+}
+
+// New wraps the state store and its read model.
+func New(state *statestore.Store, rm *ReadModel) *Store { return &Store{state: state, ReadModel: rm} }
+
+var _ app.Store = (*Store)(nil)
+
+type nameClaim struct {
+	CategoryID string `json:"categoryId"`
+}
+
+func categoryKey(id string) string { return "category:" + id }
+func nameKey(name string) string   { return "category-name:" + domain.NameKey(name) }
+
+// Category reads category id and its ETag.
+func (s *Store) Category(ctx context.Context, id string) (domain.Category, string, bool, error) {
+	var c domain.Category
+	etag, found, err := s.state.Get(ctx, categoryKey(id), &c)
+	return c, etag, found, err
+}
+
+// NameOwner is the id of the category holding a name key.
+func (s *Store) NameOwner(ctx context.Context, key string) (string, bool, error) {
+	var c nameClaim
+	_, found, err := s.state.Get(ctx, nameKey(key), &c)
+	return c.CategoryID, found, err
+}
+
+// CreateCategory stores a new category and claims its name.
+func (s *Store) CreateCategory(ctx context.Context, c domain.Category) error {
+	return conflict(s.state.Transact(ctx,
+		statestore.Op{Key: nameKey(c.Name), Value: nameClaim{CategoryID: c.ID}, Create: true},
+		statestore.Op{Key: categoryKey(c.ID), Value: c, Create: true},
+	))
+}
+
+// SaveCategory writes c over the version at etag, moving its name claim
+// when the name changed (more than in case).
+func (s *Store) SaveCategory(ctx context.Context, c domain.Category, etag, previousName string) error {
+	ops := []statestore.Op{{Key: categoryKey(c.ID), Value: c, ETag: etag}}
+	if nameKey(c.Name) != nameKey(previousName) {
+		ops = append(ops,
+			statestore.Op{Key: nameKey(c.Name), Value: nameClaim{CategoryID: c.ID}, Create: true},
+			statestore.Op{Key: nameKey(previousName)})
+	}
+	return conflict(s.state.Transact(ctx, ops...))
+}
+
+// DeleteCategory deletes the category at etag and frees its name.
+func (s *Store) DeleteCategory(ctx context.Context, c domain.Category, etag string) error {
+	return conflict(s.state.Transact(ctx,
+		statestore.Op{Key: categoryKey(c.ID), ETag: etag},
+		statestore.Op{Key: nameKey(c.Name)},
+	))
+}
+
+func conflict(err error) error {
+	if errors.Is(err, statestore.ErrConflict) {
+		return fmt.Errorf("%w: %v", app.ErrConflict, err)
+	}
+	return err
+}

@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qeetmart/qeetmart/internal/testenv"
+)
+
+// productEnv is the gateway, auth and product, with an admin account
+// (root@example.com) and the per-IP limits lifted.
+func productEnv(t *testing.T) *testenv.Env {
+	t.Helper()
+	env := testenv.Start(t, []string{"gateway", "auth", "product"},
+		testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000",
+			"RATE_LIMIT_BURST=100000", "RATE_LIMIT_RPS=100000"),
+		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=root@example.com", "AUTH_ADMIN_PASSWORD="+userAdminPassword))
+	waitFor(t, "the gateway to hold auth's keys", func() bool {
+		return do(t, env, call{method: http.MethodGet, path: "/.well-known/jwks.json"}).status == http.StatusOK
+	})
+	return env
+}
+
+type category struct {
+	ID, Name, Description string
+}
+
+// anonymous calls through the gateway without a token, checked against the
+// product contract.
+func anonymous(t *testing.T, env *testenv.Env, method, path string, body string) answer {
+	t.Helper()
+	h := map[string]string{}
+	if body != "" {
+		h["Content-Type"] = "application/json"
+	}
+	return do(t, env, call{method: method, path: "/api/v1" + path, body: body, header: h, contract: "product"})
+}
+
+func TestProductCategories(t *testing.T) {
+	env := productEnv(t)
+	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	shopper := signUp(t, env, "shopper@example.com").against("product")
+
+	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "  Audio ", "description": "Headphones and speakers"})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	audio := decode[category](t, a)
+	assert.Equal(t, "Audio", audio.Name, "trimmed")
+
+	t.Run("reads are anonymous", func(t *testing.T) {
+		a := anonymous(t, env, http.MethodGet, "/categories", "")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, []category{audio}, decode[[]category](t, a))
+		a = anonymous(t, env, http.MethodGet, "/categories/"+audio.ID, "")
+		assert.Equal(t, audio, decode[category](t, a))
+		for _, id := range []string{"0190f5c2-0000-7000-8000-000000000000", "not-a-uuid"} {
+			a = anonymous(t, env, http.MethodGet, "/categories/"+id, "")
+			assert.Equal(t, http.StatusNotFound, a.status)
+			assert.Equal(t, "Category not found with id: "+id, a.message(t))
+		}
+	})
+
+	t.Run("writes are for admins", func(t *testing.T) {
+		body := `{"name":"Sneaky"}`
+		assert.Equal(t, http.StatusUnauthorized, anonymous(t, env, http.MethodPost, "/categories", body).status)
+		for _, req := range []struct{ method, path string }{
+			{http.MethodPost, "/categories"}, {http.MethodPut, "/categories/" + audio.ID}, {http.MethodDelete, "/categories/" + audio.ID},
+		} {
+			a := shopper.call(req.method, req.path, body)
+			assert.Equal(t, http.StatusForbidden, a.status, "%s %s", req.method, req.path)
+			assert.Equal(t, "You are not authorized to access this resource", a.message(t))
+		}
+		assert.Len(t, decode[[]category](t, anonymous(t, env, http.MethodGet, "/categories", "")), 1, "nothing changed")
+	})
+
+	t.Run("names are unique, case ignored, even when created at once", func(t *testing.T) {
+		a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "AUDIO"})
+		assert.Equal(t, http.StatusConflict, a.status)
+		assert.Equal(t, "Category with name 'AUDIO' already exists", a.message(t))
+		answers := concurrently(t, 20, func(i int) (answer, error) {
+			name := "Wearables"
+			if i%2 == 1 {
+				name = strings.ToUpper(name)
+			}
+			return admin.send(http.MethodPost, "/categories", map[string]string{"name": name}, nil)
+		})
+		assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: 19}, statusCounts(answers))
+	})
+
+	t.Run("rename, clash and delete", func(t *testing.T) {
+		a := admin.call(http.MethodPut, "/categories/"+audio.ID, map[string]string{"name": "wearables"})
+		assert.Equal(t, http.StatusConflict, a.status, "another category's name")
+		a = admin.call(http.MethodPut, "/categories/"+audio.ID, map[string]string{"name": "audio", "description": "Sound"})
+		require.Equal(t, http.StatusOK, a.status, "a change of case keeps the name: %s", a.body)
+		a = admin.call(http.MethodPut, "/categories/"+audio.ID, map[string]string{"name": "Sound"})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		require.Equal(t, http.StatusCreated, admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"}).status, "the old name was freed")
+
+		a = admin.call(http.MethodDelete, "/categories/"+audio.ID, nil)
+		require.Equal(t, http.StatusOK, a.status)
+		assert.Equal(t, `{"message":"Category deleted successfully"}`, string(a.body))
+		assert.Equal(t, http.StatusNotFound, admin.call(http.MethodDelete, "/categories/"+audio.ID, nil).status)
+		assert.Equal(t, http.StatusCreated, admin.call(http.MethodPost, "/categories", map[string]string{"name": "sound"}).status, "a deleted category frees its name")
+		names := []string{}
+		for _, c := range decode[[]category](t, anonymous(t, env, http.MethodGet, "/categories", "")) {
+			names = append(names, c.Name)
+		}
+		assert.Equal(t, []string{"Audio", "sound", "Wearables"}, names, "by name, case ignored")
+	})
+
+	t.Run("bad input is a 400 naming the field", func(t *testing.T) {
+		for body, field := range map[string]string{
+			`{}`:            "name",
+			`{"name":"  "}`: "name",
+			`{"name":"` + strings.Repeat("n", 101) + `"}`:                   "name",
+			`{"name":"A","description":"` + strings.Repeat("d", 501) + `"}`: "description",
+			`{"name":5}`:          "name",
+			`{"name":"A\u0000B"}`: "name",
+		} {
+			a := admin.call(http.MethodPost, "/categories", body)
+			assert.Equal(t, http.StatusBadRequest, a.status, body)
+			assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t), body)
+			assert.Contains(t, string(a.body), fmt.Sprintf("%q", field), body)
+		}
+		for _, body := range []string{`{"name":`, `[]`, ``} {
+			assert.Equal(t, http.StatusBadRequest, admin.call(http.MethodPost, "/categories", body).status, "%q", body)
+		}
+	})
+}
