@@ -10,7 +10,6 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/platform/config"
-	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/service"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/auth/api"
@@ -74,11 +73,10 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	params := domain.OWASPMinimum
 	params.MemoryKiB = max(cfg.ArgonMemoryKiB, params.MemoryKiB)
 	params.Time = max(cfg.ArgonTime, params.Time)
-	db, err := readmodel.Open(ctx, cfg.DatabaseURL, "auth")
+	db, err := d.ReadModel(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
-	d.OnStop(db.Close)
 	readModel := store.NewReadModel(db)
 	auth := app.New(store.New(statestore.New(d.Sidecar, stateStore), statestore.New(d.Sidecar, outboxStore), readModel),
 		domain.TokenConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AbsoluteTTL: cfg.AbsoluteTTL},

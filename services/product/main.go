@@ -4,12 +4,10 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/platform/config"
-	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/service"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/product/api"
@@ -41,20 +39,12 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	if err != nil {
 		return err
 	}
-	db, err := readmodel.Open(ctx, cfg.DatabaseURL, "product")
+	db, err := d.ReadModel(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
-	d.OnStop(db.Close)
 	readModel := store.NewReadModel(db)
-	// The lists' indexes go on the table the sidecar's component creates,
-	// so the sidecar comes first.
-	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := d.Sidecar.WaitOutbound(waitCtx); err != nil {
-		return err
-	}
-	if err := readModel.EnsureIndexes(waitCtx); err != nil {
+	if err := readModel.EnsureIndexes(ctx); err != nil {
 		return err
 	}
 	api.Routes(r, app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel)))

@@ -12,20 +12,6 @@ import (
 	"github.com/qeetmart/qeetmart/internal/testenv"
 )
 
-// productEnv is the gateway, auth and product, with an admin account
-// (root@example.com) and the per-IP limits lifted.
-func productEnv(t *testing.T) *testenv.Env {
-	t.Helper()
-	env := testenv.Start(t, []string{"gateway", "auth", "product"},
-		testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000",
-			"RATE_LIMIT_BURST=100000", "RATE_LIMIT_RPS=100000"),
-		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=root@example.com", "AUTH_ADMIN_PASSWORD="+userAdminPassword))
-	waitFor(t, "the gateway to hold auth's keys", func() bool {
-		return do(t, env, call{method: http.MethodGet, path: "/.well-known/jwks.json"}).status == http.StatusOK
-	})
-	return env
-}
-
 type category struct {
 	ID, Name, Description string
 }
@@ -42,7 +28,7 @@ func anonymous(t *testing.T, env *testenv.Env, method, path string, body string)
 }
 
 func TestProductCategories(t *testing.T) {
-	env := productEnv(t)
+	env := adminEnv(t, "product")
 	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
 	shopper := signUp(t, env, "shopper@example.com").against("product")
 

@@ -19,11 +19,11 @@ import (
 
 const userAdminPassword = "an admin passphrase"
 
-// userEnv is the gateway, auth and user, with an admin account
-// (root@example.com) and the per-IP limits on login and register lifted.
-func userEnv(t *testing.T) *testenv.Env {
+// adminEnv is the gateway, auth and service, with an admin account
+// (root@example.com) and the gateway's per-IP limits lifted.
+func adminEnv(t *testing.T, service string) *testenv.Env {
 	t.Helper()
-	env := testenv.Start(t, []string{"gateway", "auth", "user"},
+	env := testenv.Start(t, []string{"gateway", "auth", service},
 		testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000",
 			"RATE_LIMIT_BURST=100000", "RATE_LIMIT_RPS=100000"),
 		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=root@example.com", "AUTH_ADMIN_PASSWORD="+userAdminPassword))
@@ -160,7 +160,7 @@ func defaultStreets(t *testing.T, p person, owner string) []string {
 // TestUserOriginalFlow is the original's documented user flow (§3, §9
 // items 30-44), black box through the gateway, with ids from the tokens.
 func TestUserOriginalFlow(t *testing.T) {
-	env := userEnv(t)
+	env := adminEnv(t, "user")
 	john := signUp(t, env, "john@example.com")
 	admin := logIn(t, env, "root@example.com", userAdminPassword)
 
@@ -293,7 +293,7 @@ func storedKeys(t *testing.T, env *testenv.Env, app, pattern, arrayField string,
 // do everything, and a stranger's 403 does not depend on whether the
 // profile exists.
 func TestUserAuthorization(t *testing.T) {
-	env := userEnv(t)
+	env := adminEnv(t, "user")
 	ann, bob := signUp(t, env, "ann@example.com"), signUp(t, env, "bob@example.com")
 	admin := logIn(t, env, "root@example.com", userAdminPassword)
 	require.Equal(t, http.StatusCreated, ann.call(http.MethodPost, "/users", profileBody("Ann", ann.email)).status)
@@ -354,7 +354,7 @@ func TestUserAuthorization(t *testing.T) {
 // TestUserBadInput: every malformed request is a 4xx in the envelope, with
 // the field named; nothing is written.
 func TestUserBadInput(t *testing.T) {
-	env := userEnv(t)
+	env := adminEnv(t, "user")
 	ann := signUp(t, env, "ann@example.com")
 	admin := logIn(t, env, "root@example.com", userAdminPassword)
 	profiles := "/users"
@@ -422,7 +422,7 @@ func TestUserBadInput(t *testing.T) {
 // TestUserNoLostUpdates: ETag and If-Match, and concurrent writes without
 // them that each land.
 func TestUserNoLostUpdates(t *testing.T) {
-	env := userEnv(t)
+	env := adminEnv(t, "user")
 	ann := signUp(t, env, "ann@example.com")
 	require.Equal(t, http.StatusCreated, ann.call(http.MethodPost, "/users", profileBody("Ann", ann.email)).status)
 	path := "/users/" + ann.id
@@ -515,7 +515,7 @@ func TestUserNoLostUpdates(t *testing.T) {
 // TestUserListing: sort orders, paging without overlap, and prefix search
 // on name or email.
 func TestUserListing(t *testing.T) {
-	env := userEnv(t)
+	env := adminEnv(t, "user")
 	admin := logIn(t, env, "root@example.com", userAdminPassword)
 	names := []string{"carol", "Alice", "bob", "Dave", "alfred"}
 	for _, n := range names {

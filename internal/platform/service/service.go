@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
@@ -34,6 +36,7 @@ type Spec struct {
 
 // Deps are the dependencies a service's handlers receive explicitly.
 type Deps struct {
+	Name    string // the service's app-id
 	Config  config.Common
 	Environ []string // for the service's own settings (config.Load)
 	Sidecar *sidecar.Client
@@ -95,7 +98,7 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 		}
 	}()
 	if spec.Routes != nil {
-		deps := Deps{Config: cfg, Environ: environ, Sidecar: dapr, Log: log,
+		deps := Deps{Name: spec.Name, Config: cfg, Environ: environ, Sidecar: dapr, Log: log,
 			OnStop: func(fn func()) { closers = append(closers, fn) }}
 		if err := spec.Routes(ctx, app, deps); err != nil {
 			return fmt.Errorf("%s: %w", spec.Name, err)
@@ -114,4 +117,22 @@ func Main(spec Spec) {
 	lifecycle.Main(func(ctx context.Context, environ []string, stdout io.Writer) error {
 		return Run(ctx, spec, environ, stdout)
 	})
+}
+
+// ReadModel opens the service's own database for SQL reads (dsn "" takes
+// libpq's PG* variables), closed when the service stops. It returns once
+// the sidecar is up: the state table is its component's, so indexes can be
+// added at once.
+func (d Deps) ReadModel(ctx context.Context, dsn string) (*readmodel.DB, error) {
+	db, err := readmodel.Open(ctx, dsn, d.Name)
+	if err != nil {
+		return nil, err
+	}
+	d.OnStop(db.Close)
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := d.Sidecar.WaitOutbound(ctx); err != nil {
+		return nil, err
+	}
+	return db, nil
 }

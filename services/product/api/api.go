@@ -129,7 +129,9 @@ var answers = []struct {
 }{
 	{app.ErrForbidden, http.StatusForbidden, web.CodeForbidden, func(subject) string { return "You are not authorized to access this resource" }},
 	{app.ErrCategoryNotFound, http.StatusNotFound, "CATEGORY_NOT_FOUND", func(s subject) string { return "Category not found with id: " + s.id }},
-	{app.ErrNameTaken, http.StatusConflict, "CATEGORY_EXISTS", func(s subject) string { return "Category with name '" + domain.CategoryName(s.name) + "' already exists" }},
+	{app.ErrNameTaken, http.StatusConflict, "CATEGORY_EXISTS", func(s subject) string {
+		return "Category with name '" + domain.CategoryName(s.name) + "' already exists"
+	}},
 	{app.ErrConflict, http.StatusConflict, web.CodeConflict, func(subject) string { return "Concurrent update; try again" }},
 	// Defence in depth: every key part is checked before it gets here.
 	{statestore.ErrInvalidKey, http.StatusBadRequest, web.CodeBadRequest, func(subject) string { return "Malformed identifier" }},
