@@ -188,6 +188,9 @@ func Decode(raw []byte, v any) error {
 
 // jsonKind names the JSON type a Go type decodes from.
 func jsonKind(t reflect.Type) string {
+	if t == reflect.TypeFor[json.Number]() {
+		return "number"
+	}
 	switch t.Kind() {
 	case reflect.String:
 		return "string"

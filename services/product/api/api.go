@@ -4,8 +4,10 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -26,6 +28,12 @@ func Routes(r fiber.Router, a *app.Catalog) {
 	r.Post("/categories", asCaller(h.createCategory))
 	r.Put("/categories/:id", asCaller(h.replaceCategory))
 	r.Delete("/categories/:id", asCaller(h.deleteCategory))
+
+	r.Get("/products/slug/:slug", h.productBySlug)
+	r.Get("/products/:id", h.product)
+	r.Post("/products", asCaller(h.createProduct))
+	r.Put("/products/:id", asCaller(h.replaceProduct))
+	r.Delete("/products/:id", asCaller(h.deleteProduct))
 }
 
 type handlers struct{ catalog *app.Catalog }
@@ -39,6 +47,15 @@ func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
 		}
 		return fn(c, app.Caller{UserID: v.UserID, Role: v.Role})
 	}
+}
+
+// reader is who reads: the verified caller, or an anonymous shopper.
+func reader(c fiber.Ctx) app.Caller {
+	v, err := web.CallerOf(c)
+	if err != nil {
+		return app.Caller{}
+	}
+	return app.Caller{UserID: v.UserID, Role: v.Role}
 }
 
 type categoryRequest struct {
@@ -116,6 +133,109 @@ func (h handlers) deleteCategory(c fiber.Ctx, who app.Caller) error {
 	return c.JSON(web.Message{Message: "Category deleted successfully"})
 }
 
+type productRequest struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Brand       string          `json:"brand"`
+	CategoryID  string          `json:"categoryId"`
+	Price       json.RawMessage `json:"price"` // its digits, never a float
+	Currency    string          `json:"currency"`
+	Status      string          `json:"status"`
+	Images      []string        `json:"images"`
+}
+
+func (r productRequest) fields() domain.ProductFields {
+	return domain.ProductFields{Name: r.Name, Description: r.Description, Brand: r.Brand, CategoryID: r.CategoryID,
+		Price: priceText(r.Price), Currency: r.Currency, Status: r.Status, Images: r.Images}
+}
+
+// priceText is the price exactly as the client wrote it: a JSON number's
+// digits (anything else, a string too, fails domain's check with the field
+// named); absent or null is "".
+func priceText(raw json.RawMessage) string {
+	text := strings.TrimSpace(string(raw))
+	if text == "null" {
+		return ""
+	}
+	return text
+}
+
+type productResponse struct {
+	ID          string      `json:"id"`
+	Slug        string      `json:"slug"`
+	Name        string      `json:"name"`
+	Description string      `json:"description"`
+	Brand       string      `json:"brand"`
+	CategoryID  string      `json:"categoryId"`
+	Price       json.Number `json:"price"`
+	Currency    string      `json:"currency"`
+	Status      string      `json:"status"`
+	Images      []string    `json:"images"`
+	CreatedAt   time.Time   `json:"createdAt"`
+	UpdatedAt   time.Time   `json:"updatedAt"`
+	Deleted     bool        `json:"deleted"`
+}
+
+func viewProduct(p domain.Product) productResponse {
+	return productResponse{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, Brand: p.Brand, CategoryID: p.CategoryID,
+		Price: json.Number(p.Price.Amount()), Currency: p.Price.Currency, Status: string(p.Status), Images: append([]string{}, p.Images...),
+		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Deleted: p.Deleted}
+}
+
+func (h handlers) product(c fiber.Ctx) error {
+	id := c.Params("id")
+	p, err := h.catalog.Product(c.Context(), reader(c), id)
+	if err != nil {
+		return answer(err, subject{id: id})
+	}
+	return c.JSON(viewProduct(p))
+}
+
+func (h handlers) productBySlug(c fiber.Ctx) error {
+	slug := c.Params("slug")
+	p, err := h.catalog.ProductBySlug(c.Context(), reader(c), slug)
+	if err != nil {
+		return answer(err, subject{id: slug})
+	}
+	return c.JSON(viewProduct(p))
+}
+
+func (h handlers) createProduct(c fiber.Ctx, who app.Caller) error {
+	var req productRequest
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	p, err := h.catalog.CreateProduct(c.Context(), who, req.fields())
+	if err != nil {
+		return answer(err, subject{id: req.CategoryID})
+	}
+	return c.Status(http.StatusCreated).JSON(viewProduct(p))
+}
+
+func (h handlers) replaceProduct(c fiber.Ctx, who app.Caller) error {
+	id := c.Params("id")
+	var req productRequest
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	p, err := h.catalog.ReplaceProduct(c.Context(), who, id, req.fields())
+	if errors.Is(err, app.ErrCategoryNotFound) {
+		return answer(err, subject{id: req.CategoryID})
+	}
+	if err != nil {
+		return answer(err, subject{id: id})
+	}
+	return c.JSON(viewProduct(p))
+}
+
+func (h handlers) deleteProduct(c fiber.Ctx, who app.Caller) error {
+	id := c.Params("id")
+	if err := h.catalog.DeleteProduct(c.Context(), who, id); err != nil {
+		return answer(err, subject{id: id})
+	}
+	return c.JSON(web.Message{Message: "Product deleted successfully"})
+}
+
 // subject is what an answer's message names.
 type subject struct{ id, name string }
 
@@ -131,6 +251,10 @@ var answers = []struct {
 	{app.ErrCategoryNotFound, http.StatusNotFound, "CATEGORY_NOT_FOUND", func(s subject) string { return "Category not found with id: " + s.id }},
 	{app.ErrNameTaken, http.StatusConflict, "CATEGORY_EXISTS", func(s subject) string {
 		return "Category with name '" + domain.CategoryName(s.name) + "' already exists"
+	}},
+	{app.ErrProductNotFound, http.StatusNotFound, "PRODUCT_NOT_FOUND", func(s subject) string { return "Product not found with id: " + s.id }},
+	{app.ErrCategoryInUse, http.StatusConflict, "CATEGORY_IN_USE", func(subject) string {
+		return "Category cannot be deleted because active products are linked to it"
 	}},
 	{app.ErrConflict, http.StatusConflict, web.CodeConflict, func(subject) string { return "Concurrent update; try again" }},
 	// Defence in depth: every key part is checked before it gets here.

@@ -18,6 +18,8 @@ var (
 	ErrCategoryNotFound = errors.New("category not found")
 	ErrNameTaken        = errors.New("category name taken")
 	ErrConflict         = errors.New("concurrent update")
+	ErrProductNotFound  = errors.New("product not found")
+	ErrCategoryInUse    = errors.New("active products use the category")
 )
 
 // RoleAdmin is the role that may change the catalog.
@@ -47,6 +49,16 @@ type Store interface {
 	SaveCategory(ctx context.Context, c domain.Category, etag, previousName string) error
 	DeleteCategory(ctx context.Context, c domain.Category, etag string) error
 	Categories(ctx context.Context) ([]domain.Category, error)
+
+	Product(ctx context.Context, id string) (p domain.Product, etag string, found bool, err error)
+	ProductIDBySlug(ctx context.Context, slug string) (id string, found bool, err error)
+	// CreateProduct stores a new product and claims its slug; ErrConflict
+	// when the slug is taken.
+	CreateProduct(ctx context.Context, p domain.Product) error
+	SaveProduct(ctx context.Context, p domain.Product, etag string) error
+	// CategoryInUse reports whether a product that is not deleted is in
+	// the category.
+	CategoryInUse(ctx context.Context, categoryID string) (bool, error)
 }
 
 // maxAttempts bounds how often a write re-reads and re-applies itself after
@@ -139,6 +151,13 @@ func (a *Catalog) DeleteCategory(ctx context.Context, c Caller, id string) error
 		return err
 	}
 	return a.writeCategory(ctx, id, func(cat domain.Category, etag string) error {
+		inUse, err := a.Store.CategoryInUse(ctx, cat.ID)
+		if err != nil {
+			return err
+		}
+		if inUse {
+			return ErrCategoryInUse
+		}
 		return a.Store.DeleteCategory(ctx, cat, etag)
 	})
 }

@@ -12,8 +12,8 @@ import (
 // pass through a float: they are parsed from the JSON number's text and
 // written back as text.
 type Money struct {
-	Minor    int64
-	Currency string // ISO 4217, e.g. "INR"
+	Minor    int64  `json:"minor"`
+	Currency string `json:"currency"` // ISO 4217, e.g. "INR"
 }
 
 // maxMinor bounds an amount (10^15 minor units), far inside int64, so sums

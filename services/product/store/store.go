@@ -4,6 +4,9 @@
 //	category:<id>           a Category
 //	category-name:<name>    {"categoryId"}: created only if absent, so a
 //	                        name (case ignored) belongs to one category
+//	product:<id>            a Product (deleted ones stay, marked)
+//	product-slug:<slug>     {"productId"}: created only if absent, so a
+//	                        slug names one product, for good
 //
 // Every write is one Dapr transaction, so a category and its name claim
 // change together. Lists are SQL over the same rows (readmodel.go).
@@ -77,6 +80,40 @@ func (s *Store) DeleteCategory(ctx context.Context, c domain.Category, etag stri
 		statestore.Op{Key: categoryKey(c.ID), ETag: etag},
 		statestore.Op{Key: nameKey(c.Name)},
 	))
+}
+
+type slugClaim struct {
+	ProductID string `json:"productId"`
+}
+
+func productKey(id string) string { return "product:" + id }
+func slugKey(slug string) string  { return "product-slug:" + slug }
+
+// Product reads product id and its ETag.
+func (s *Store) Product(ctx context.Context, id string) (domain.Product, string, bool, error) {
+	var p domain.Product
+	etag, found, err := s.state.Get(ctx, productKey(id), &p)
+	return p, etag, found, err
+}
+
+// ProductIDBySlug is the id of the product a slug names.
+func (s *Store) ProductIDBySlug(ctx context.Context, slug string) (string, bool, error) {
+	var c slugClaim
+	_, found, err := s.state.Get(ctx, slugKey(slug), &c)
+	return c.ProductID, found, err
+}
+
+// CreateProduct stores a new product and claims its slug.
+func (s *Store) CreateProduct(ctx context.Context, p domain.Product) error {
+	return conflict(s.state.Transact(ctx,
+		statestore.Op{Key: slugKey(p.Slug), Value: slugClaim{ProductID: p.ID}, Create: true},
+		statestore.Op{Key: productKey(p.ID), Value: p, Create: true},
+	))
+}
+
+// SaveProduct writes p over the version at etag.
+func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string) error {
+	return conflict(s.state.Save(ctx, statestore.Op{Key: productKey(p.ID), Value: p, ETag: etag}))
 }
 
 func conflict(err error) error {
