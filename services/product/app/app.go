@@ -162,21 +162,27 @@ func (a *Catalog) DeleteCategory(ctx context.Context, c Caller, id string) error
 	})
 }
 
-// writeCategory runs fn on the current version of category id; a lost race
-// is read again and retried, at most maxAttempts times.
+// writeCategory runs fn on the current version of category id (onLatest).
 func (a *Catalog) writeCategory(ctx context.Context, id string, fn func(cat domain.Category, etag string) error) error {
 	if !ids.Valid(id) {
 		return ErrCategoryNotFound
 	}
+	return onLatest(func() (domain.Category, string, bool, error) { return a.Store.Category(ctx, id) }, ErrCategoryNotFound, fn)
+}
+
+// onLatest runs fn on the current version that read gives (found false:
+// gone); a write that loses a race is read again and retried, at most
+// maxAttempts times.
+func onLatest[T any](read func() (T, string, bool, error), gone error, fn func(v T, etag string) error) error {
 	for range maxAttempts {
-		cat, etag, found, err := a.Store.Category(ctx, id)
+		v, etag, found, err := read()
 		if err != nil {
 			return err
 		}
 		if !found {
-			return ErrCategoryNotFound
+			return gone
 		}
-		if err := fn(cat, etag); !errors.Is(err, ErrConflict) {
+		if err := fn(v, etag); !errors.Is(err, ErrConflict) {
 			return err
 		}
 	}

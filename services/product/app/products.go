@@ -16,14 +16,8 @@ const maxSlugTries = 5
 // CreateProduct adds a product (admins) in an existing category, with a
 // unique slug made from its name.
 func (a *Catalog) CreateProduct(ctx context.Context, c Caller, f domain.ProductFields) (domain.Product, error) {
-	if err := c.requireAdmin(); err != nil {
-		return domain.Product{}, err
-	}
-	price, err := f.Check()
+	price, err := a.checkProduct(ctx, c, &f)
 	if err != nil {
-		return domain.Product{}, err
-	}
-	if err := a.requireCategory(ctx, f.CategoryID); err != nil {
 		return domain.Product{}, err
 	}
 	id, err := ids.New()
@@ -50,16 +44,24 @@ func (a *Catalog) CreateProduct(ctx context.Context, c Caller, f domain.ProductF
 	}
 }
 
-// requireCategory is ErrCategoryNotFound unless category id exists.
-func (a *Catalog) requireCategory(ctx context.Context, id string) error {
-	_, _, found, err := a.Store.Category(ctx, id)
+// checkProduct is what a product write needs first: an admin, valid fields
+// (their price read), and the category they name.
+func (a *Catalog) checkProduct(ctx context.Context, c Caller, f *domain.ProductFields) (domain.Money, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Money{}, err
+	}
+	price, err := f.Check()
 	if err != nil {
-		return err
+		return domain.Money{}, err
+	}
+	_, _, found, err := a.Store.Category(ctx, f.CategoryID)
+	if err != nil {
+		return domain.Money{}, err
 	}
 	if !found {
-		return ErrCategoryNotFound
+		return domain.Money{}, ErrCategoryNotFound
 	}
-	return nil
+	return price, nil
 }
 
 // Product reads one product as c may see it: deleted ones are gone, and
@@ -96,14 +98,8 @@ func (a *Catalog) ProductBySlug(ctx context.Context, c Caller, slug string) (dom
 // ReplaceProduct sets every field of a product (admins). Its slug stays, so
 // links to it keep working.
 func (a *Catalog) ReplaceProduct(ctx context.Context, c Caller, id string, f domain.ProductFields) (domain.Product, error) {
-	if err := c.requireAdmin(); err != nil {
-		return domain.Product{}, err
-	}
-	price, err := f.Check()
+	price, err := a.checkProduct(ctx, c, &f)
 	if err != nil {
-		return domain.Product{}, err
-	}
-	if err := a.requireCategory(ctx, f.CategoryID); err != nil {
 		return domain.Product{}, err
 	}
 	var saved domain.Product
@@ -127,22 +123,13 @@ func (a *Catalog) DeleteProduct(ctx context.Context, c Caller, id string) error 
 }
 
 // writeProduct runs fn on the current version of a product that is not
-// deleted; a lost race is read again and retried, at most maxAttempts times.
+// deleted (onLatest).
 func (a *Catalog) writeProduct(ctx context.Context, id string, fn func(p domain.Product, etag string) error) error {
 	if !ids.Valid(id) {
 		return ErrProductNotFound
 	}
-	for range maxAttempts {
+	return onLatest(func() (domain.Product, string, bool, error) {
 		p, etag, found, err := a.Store.Product(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !found || p.Deleted {
-			return ErrProductNotFound
-		}
-		if err := fn(p, etag); !errors.Is(err, ErrConflict) {
-			return err
-		}
-	}
-	return ErrConflict
+		return p, etag, found && !p.Deleted, err
+	}, ErrProductNotFound, fn)
 }
