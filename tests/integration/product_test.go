@@ -217,3 +217,110 @@ func TestProductProducts(t *testing.T) {
 		assert.Equal(t, http.StatusOK, admin.call(http.MethodDelete, "/categories/"+audio, nil).status, "only deleted products used it")
 	})
 }
+
+type variant struct {
+	ID, ProductID, SKU, Color, Size string
+}
+
+func TestProductVariants(t *testing.T) {
+	env := adminEnv(t, "product")
+	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	shopper := signUp(t, env, "shopper@example.com").against("product")
+	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	audio := decode[category](t, a).ID
+	newProduct := func(name, currency, status string) product {
+		t.Helper()
+		a := admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":%q,"brand":"Sony","categoryId":%q,"price":100,"currency":%q,"status":%q}`, name, audio, currency, status))
+		require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+		return decode[product](t, a)
+	}
+	headphones := newProduct("Headphones", "USD", "ACTIVE")
+	variants := "/products/" + headphones.ID + "/variants"
+
+	a = admin.call(http.MethodPost, variants, `{"sku":" WH-BLK ","color":"Black","size":"M","additionalPrice":10.5}`)
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	black := decode[variant](t, a)
+	assert.Equal(t, "WH-BLK", black.SKU)
+	assert.Equal(t, headphones.ID, black.ProductID)
+	assert.Contains(t, string(a.body), `"additionalPrice":10.50`)
+	a = admin.call(http.MethodPost, variants, `{"sku":"WH-SLV"}`)
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	assert.Contains(t, string(a.body), `"additionalPrice":0.00`, "defaults to 0")
+
+	t.Run("reads follow the product's visibility", func(t *testing.T) {
+		a := anonymous(t, env, http.MethodGet, variants, "")
+		require.Equal(t, http.StatusOK, a.status)
+		list := decode[[]variant](t, a)
+		require.Len(t, list, 2)
+		assert.Equal(t, []string{"WH-BLK", "WH-SLV"}, []string{list[0].SKU, list[1].SKU}, "oldest first")
+		hidden := newProduct("Prototype", "USD", "INACTIVE")
+		assert.Equal(t, http.StatusNotFound, anonymous(t, env, http.MethodGet, "/products/"+hidden.ID+"/variants", "").status)
+		assert.Equal(t, http.StatusOK, admin.call(http.MethodGet, "/products/"+hidden.ID+"/variants", nil).status)
+		assert.NotContains(t, string(anonymous(t, env, http.MethodGet, "/products/"+headphones.ID, "").body), "WH-BLK", "a product answer does not carry its variants")
+	})
+
+	t.Run("SKUs are unique across the catalog, case ignored, under 20 parallel creates", func(t *testing.T) {
+		products := make([]product, 20)
+		for i := range products {
+			products[i] = newProduct(fmt.Sprintf("Speaker %d", i), "USD", "ACTIVE")
+		}
+		answers := concurrently(t, 20, func(i int) (answer, error) {
+			sku := "SPK-1"
+			if i%2 == 1 {
+				sku = "spk-1"
+			}
+			return admin.send(http.MethodPost, "/products/"+products[i].ID+"/variants", map[string]string{"sku": sku}, nil)
+		})
+		assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: 19}, statusCounts(answers))
+		for _, a := range answers {
+			if a.status == http.StatusConflict {
+				assert.Equal(t, "SKU_EXISTS", a.errorCode(t))
+			}
+		}
+		a := admin.call(http.MethodPost, variants, `{"sku":"wh-blk"}`)
+		assert.Equal(t, http.StatusConflict, a.status)
+		assert.Equal(t, "Variant with SKU 'wh-blk' already exists", a.message(t))
+	})
+
+	t.Run("writes are for admins", func(t *testing.T) {
+		assert.Equal(t, http.StatusUnauthorized, anonymous(t, env, http.MethodPost, variants, `{"sku":"X"}`).status)
+		assert.Equal(t, http.StatusForbidden, shopper.call(http.MethodPost, variants, `{"sku":"X"}`).status)
+		assert.Equal(t, http.StatusForbidden, shopper.call(http.MethodPut, variants+"/"+black.ID, `{"sku":"X"}`).status)
+		assert.Equal(t, http.StatusForbidden, shopper.call(http.MethodDelete, variants+"/"+black.ID, nil).status)
+	})
+
+	t.Run("bad input", func(t *testing.T) {
+		yen := newProduct("Yen headphones", "JPY", "ACTIVE")
+		for path, b := range map[string]string{
+			variants: `{"sku":""}`, variants + "/": `{"sku":"` + strings.Repeat("s", 101) + `"}`,
+			"/products/" + yen.ID + "/variants": `{"sku":"JP-1","additionalPrice":1.5}`,
+		} {
+			a := admin.call(http.MethodPost, strings.TrimSuffix(path, "/"), b)
+			assert.Equal(t, http.StatusBadRequest, a.status, b)
+			assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t), b)
+		}
+		assert.Equal(t, http.StatusBadRequest, admin.call(http.MethodPost, variants, `{"sku":"X","additionalPrice":-1}`).status)
+		assert.Equal(t, http.StatusBadRequest, admin.call(http.MethodPost, variants, `{"sku":"X","additionalPrice":"1"}`).status)
+	})
+
+	t.Run("replace moves the SKU; delete frees it; another product's variant is 404", func(t *testing.T) {
+		a := admin.call(http.MethodPut, variants+"/"+black.ID, `{"sku":"WH-BLK-2","color":"Matte black"}`)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, "Matte black", decode[variant](t, a).Color)
+		assert.Equal(t, http.StatusCreated, admin.call(http.MethodPost, variants, `{"sku":"WH-BLK"}`).status, "the old SKU was freed")
+		other := newProduct("Other", "USD", "ACTIVE")
+		a = admin.call(http.MethodPut, "/products/"+other.ID+"/variants/"+black.ID, `{"sku":"Z"}`)
+		assert.Equal(t, http.StatusNotFound, a.status)
+		assert.Equal(t, "Variant not found with id: "+black.ID, a.message(t))
+
+		a = admin.call(http.MethodDelete, variants+"/"+black.ID, nil)
+		require.Equal(t, http.StatusOK, a.status)
+		assert.Equal(t, `{"message":"Variant deleted successfully"}`, string(a.body))
+		assert.Equal(t, http.StatusCreated, admin.call(http.MethodPost, "/products/"+other.ID+"/variants", `{"sku":"wh-blk-2"}`).status, "a deleted variant frees its SKU")
+
+		require.Equal(t, http.StatusOK, admin.call(http.MethodDelete, "/products/"+other.ID, nil).status)
+		assert.Equal(t, http.StatusNotFound, admin.call(http.MethodGet, "/products/"+other.ID+"/variants", nil).status, "gone with its product")
+		assert.Equal(t, http.StatusCreated, admin.call(http.MethodPost, variants, `{"sku":"WH-BLK-2"}`).status, "a deleted product frees its SKUs")
+	})
+}

@@ -6,6 +6,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -34,6 +35,11 @@ func Routes(r fiber.Router, a *app.Catalog) {
 	r.Post("/products", asCaller(h.createProduct))
 	r.Put("/products/:id", asCaller(h.replaceProduct))
 	r.Delete("/products/:id", asCaller(h.deleteProduct))
+
+	r.Get("/products/:id/variants", h.variants)
+	r.Post("/products/:id/variants", asCaller(h.addVariant))
+	r.Put("/products/:id/variants/:variantId", asCaller(h.replaceVariant))
+	r.Delete("/products/:id/variants/:variantId", asCaller(h.removeVariant))
 }
 
 type handlers struct{ catalog *app.Catalog }
@@ -236,8 +242,82 @@ func (h handlers) deleteProduct(c fiber.Ctx, who app.Caller) error {
 	return c.JSON(web.Message{Message: "Product deleted successfully"})
 }
 
+type variantRequest struct {
+	SKU             string          `json:"sku"`
+	Color           string          `json:"color"`
+	Size            string          `json:"size"`
+	AdditionalPrice json.RawMessage `json:"additionalPrice"`
+}
+
+func (r variantRequest) fields() domain.VariantFields {
+	return domain.VariantFields{SKU: r.SKU, Color: r.Color, Size: r.Size, AdditionalPrice: priceText(r.AdditionalPrice)}
+}
+
+type variantResponse struct {
+	ID              string      `json:"id"`
+	ProductID       string      `json:"productId"`
+	SKU             string      `json:"sku"`
+	Color           string      `json:"color"`
+	Size            string      `json:"size"`
+	AdditionalPrice json.Number `json:"additionalPrice"`
+	CreatedAt       time.Time   `json:"createdAt"`
+	UpdatedAt       time.Time   `json:"updatedAt"`
+}
+
+func viewVariant(productID string, v domain.Variant) variantResponse {
+	return variantResponse{ID: v.ID, ProductID: productID, SKU: v.SKU, Color: v.Color, Size: v.Size,
+		AdditionalPrice: json.Number(v.AdditionalPrice.Amount()), CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+}
+
+func (h handlers) variants(c fiber.Ctx) error {
+	id := c.Params("id")
+	list, err := h.catalog.Variants(c.Context(), reader(c), id)
+	if err != nil {
+		return answer(err, subject{id: id})
+	}
+	out := make([]variantResponse, 0, len(list))
+	for _, v := range list {
+		out = append(out, viewVariant(id, v))
+	}
+	return c.JSON(out)
+}
+
+func (h handlers) addVariant(c fiber.Ctx, who app.Caller) error {
+	id := c.Params("id")
+	var req variantRequest
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := h.catalog.AddVariant(c.Context(), who, id, req.fields())
+	if err != nil {
+		return answer(err, subject{id: id, name: req.SKU})
+	}
+	return c.Status(http.StatusCreated).JSON(viewVariant(id, v))
+}
+
+func (h handlers) replaceVariant(c fiber.Ctx, who app.Caller) error {
+	id, variantID := c.Params("id"), c.Params("variantId")
+	var req variantRequest
+	if err := web.DecodeJSON(c, &req); err != nil {
+		return err
+	}
+	v, err := h.catalog.ReplaceVariant(c.Context(), who, id, variantID, req.fields())
+	if err != nil {
+		return answer(err, subject{id: id, variantID: variantID, name: req.SKU})
+	}
+	return c.JSON(viewVariant(id, v))
+}
+
+func (h handlers) removeVariant(c fiber.Ctx, who app.Caller) error {
+	id, variantID := c.Params("id"), c.Params("variantId")
+	if err := h.catalog.RemoveVariant(c.Context(), who, id, variantID); err != nil {
+		return answer(err, subject{id: id, variantID: variantID})
+	}
+	return c.JSON(web.Message{Message: "Variant deleted successfully"})
+}
+
 // subject is what an answer's message names.
-type subject struct{ id, name string }
+type subject struct{ id, variantID, name string }
 
 // answers maps the use cases' errors to what the client is told, in the
 // original service's words.
@@ -255,6 +335,13 @@ var answers = []struct {
 	{app.ErrProductNotFound, http.StatusNotFound, "PRODUCT_NOT_FOUND", func(s subject) string { return "Product not found with id: " + s.id }},
 	{app.ErrCategoryInUse, http.StatusConflict, "CATEGORY_IN_USE", func(subject) string {
 		return "Category cannot be deleted because active products are linked to it"
+	}},
+	{domain.ErrVariantNotFound, http.StatusNotFound, "VARIANT_NOT_FOUND", func(s subject) string { return "Variant not found with id: " + s.variantID }},
+	{app.ErrSKUTaken, http.StatusConflict, "SKU_EXISTS", func(s subject) string {
+		return "Variant with SKU '" + strings.TrimSpace(s.name) + "' already exists"
+	}},
+	{domain.ErrTooManyVariants, http.StatusConflict, "VARIANT_LIMIT_REACHED", func(subject) string {
+		return fmt.Sprintf("A product can have at most %d variants", domain.MaxVariants)
 	}},
 	{app.ErrConflict, http.StatusConflict, web.CodeConflict, func(subject) string { return "Concurrent update; try again" }},
 	// Defence in depth: every key part is checked before it gets here.

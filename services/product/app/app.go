@@ -20,6 +20,7 @@ var (
 	ErrConflict         = errors.New("concurrent update")
 	ErrProductNotFound  = errors.New("product not found")
 	ErrCategoryInUse    = errors.New("active products use the category")
+	ErrSKUTaken         = errors.New("sku taken")
 )
 
 // RoleAdmin is the role that may change the catalog.
@@ -55,7 +56,10 @@ type Store interface {
 	// CreateProduct stores a new product and claims its slug; ErrConflict
 	// when the slug is taken.
 	CreateProduct(ctx context.Context, p domain.Product) error
-	SaveProduct(ctx context.Context, p domain.Product, etag string) error
+	// SaveProduct writes p over the version at etag, claiming the SKUs in
+	// claim (ErrConflict if one is taken) and freeing those in release.
+	SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string) error
+	SKUOwner(ctx context.Context, sku string) (productID string, found bool, err error)
 	// CategoryInUse reports whether a product that is not deleted is in
 	// the category.
 	CategoryInUse(ctx context.Context, categoryID string) (bool, error)

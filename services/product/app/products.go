@@ -106,7 +106,7 @@ func (a *Catalog) ReplaceProduct(ctx context.Context, c Caller, id string, f dom
 	err = a.writeProduct(ctx, id, func(p domain.Product, etag string) error {
 		p.Apply(f, price, a.now())
 		saved = p
-		return a.Store.SaveProduct(ctx, p, etag)
+		return a.Store.SaveProduct(ctx, p, etag, nil, nil)
 	})
 	return saved, err
 }
@@ -118,7 +118,11 @@ func (a *Catalog) DeleteProduct(ctx context.Context, c Caller, id string) error 
 	}
 	return a.writeProduct(ctx, id, func(p domain.Product, etag string) error {
 		p.Deleted, p.UpdatedAt = true, a.now()
-		return a.Store.SaveProduct(ctx, p, etag)
+		skus := make([]string, 0, len(p.Variants))
+		for _, v := range p.Variants {
+			skus = append(skus, v.SKU)
+		}
+		return a.Store.SaveProduct(ctx, p, etag, nil, skus) // its SKUs are free again
 	})
 }
 

@@ -41,6 +41,7 @@ type Product struct {
 	Price       Money     `json:"price"`
 	Status      Status    `json:"status"`
 	Images      []string  `json:"images"`
+	Variants    []Variant `json:"variants"` // oldest first
 	Deleted     bool      `json:"deleted"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`

@@ -1,8 +1,11 @@
 package domain
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,4 +52,10 @@ func TestShownToShoppers(t *testing.T) {
 		assert.Equal(t, shown, Product{Status: status}.ShownToShoppers(), status)
 	}
 	assert.False(t, Product{Status: Active, Deleted: true}.ShownToShoppers())
+}
+
+func t0() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) }
+
+func sortedKeys(m validation.Errors) []string {
+	return slices.Sorted(maps.Keys(m))
 }

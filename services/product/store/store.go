@@ -7,6 +7,9 @@
 //	product:<id>            a Product (deleted ones stay, marked)
 //	product-slug:<slug>     {"productId"}: created only if absent, so a
 //	                        slug names one product, for good
+//	sku:<sku>               {"productId"}: created only if absent, so a
+//	                        SKU (case ignored) belongs to one variant; freed
+//	                        when the variant or its product is deleted
 //
 // Every write is one Dapr transaction, so a category and its name claim
 // change together. Lists are SQL over the same rows (readmodel.go).
@@ -82,6 +85,7 @@ func (s *Store) DeleteCategory(ctx context.Context, c domain.Category, etag stri
 	))
 }
 
+// slugClaim is a slug's or a SKU's claim: the product it belongs to.
 type slugClaim struct {
 	ProductID string `json:"productId"`
 }
@@ -111,10 +115,27 @@ func (s *Store) CreateProduct(ctx context.Context, p domain.Product) error {
 	))
 }
 
-// SaveProduct writes p over the version at etag.
-func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string) error {
-	return conflict(s.state.Save(ctx, statestore.Op{Key: productKey(p.ID), Value: p, ETag: etag}))
+// SaveProduct writes p over the version at etag, claiming the SKUs in claim
+// and freeing those in release, in one transaction.
+func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string) error {
+	ops := []statestore.Op{{Key: productKey(p.ID), Value: p, ETag: etag}}
+	for _, sku := range claim {
+		ops = append(ops, statestore.Op{Key: skuKey(sku), Value: slugClaim{ProductID: p.ID}, Create: true})
+	}
+	for _, sku := range release {
+		ops = append(ops, statestore.Op{Key: skuKey(sku)})
+	}
+	return conflict(s.state.Transact(ctx, ops...))
 }
+
+// SKUOwner is the id of the product whose variant holds sku.
+func (s *Store) SKUOwner(ctx context.Context, sku string) (string, bool, error) {
+	var c slugClaim
+	_, found, err := s.state.Get(ctx, skuKey(sku), &c)
+	return c.ProductID, found, err
+}
+
+func skuKey(sku string) string { return "sku:" + domain.SKUKey(sku) }
 
 func conflict(err error) error {
 	if errors.Is(err, statestore.ErrConflict) {
