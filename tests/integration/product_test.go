@@ -324,3 +324,122 @@ func TestProductVariants(t *testing.T) {
 		assert.Equal(t, http.StatusCreated, admin.call(http.MethodPost, variants, `{"sku":"WH-BLK-2"}`).status, "a deleted product frees its SKUs")
 	})
 }
+
+type productPage struct {
+	Items      []product
+	NextCursor *string
+}
+
+func TestProductListing(t *testing.T) {
+	env := adminEnv(t, "product")
+	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	newCategory := func(name string) string {
+		a := admin.call(http.MethodPost, "/categories", map[string]string{"name": name})
+		require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+		return decode[category](t, a).ID
+	}
+	audio, video := newCategory("Audio"), newCategory("Video")
+	newProduct := func(name, brand, category, price, status string) product {
+		a := admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":%q,"brand":%q,"categoryId":%q,"price":%s,"currency":"USD","status":%q}`,
+			name, brand, category, price, status))
+		require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+		return decode[product](t, a)
+	}
+	newProduct("Alpha", "Sony", audio, "10.00", "ACTIVE")
+	newProduct("bravo", "sony", audio, "9.99", "OUT_OF_STOCK")
+	newProduct("Charlie", "Bose", audio, "10.01", "INACTIVE")
+	newProduct("Delta", "Bose", video, "250", "ACTIVE")
+	newProduct("Echo", "LG", video, "0.5", "DISCONTINUED")
+	gone := newProduct("Foxtrot", "LG", video, "1", "ACTIVE")
+	require.Equal(t, http.StatusOK, admin.call(http.MethodDelete, "/products/"+gone.ID, nil).status)
+
+	names := func(p person, query string) []string {
+		t.Helper()
+		a := p.call(http.MethodGet, "/products?"+query, nil)
+		require.Equal(t, http.StatusOK, a.status, "%s: %s", query, a.body)
+		var out []string
+		if strings.Contains(query, "limit=") || strings.Contains(query, "cursor=") {
+			for _, it := range decode[productPage](t, a).Items {
+				out = append(out, it.Name)
+			}
+			return out
+		}
+		for _, it := range decode[struct{ Content []product }](t, a).Content {
+			out = append(out, it.Name)
+		}
+		return out
+	}
+	shopper := signUp(t, env, "shopper@example.com").against("product")
+
+	t.Run("filters and sorts; shoppers see ACTIVE and OUT_OF_STOCK only", func(t *testing.T) {
+		assert.Equal(t, []string{"Delta", "bravo", "Alpha"}, names(shopper, ""), "newest first by default; no deleted, no hidden")
+		a := anonymous(t, env, http.MethodGet, "/products?sort=name", "")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Contains(t, string(a.body), `"totalElements":3`)
+		assert.Equal(t, []string{"Alpha", "bravo", "Charlie", "Delta", "Echo"}, names(admin, "sort=name&size=100"), "admins see every status; names sort ignoring case")
+		assert.Equal(t, []string{"Echo", "bravo", "Alpha", "Charlie", "Delta"}, names(admin, "sort=price"))
+		assert.Equal(t, []string{"Delta", "Charlie", "Alpha", "bravo", "Echo"}, names(admin, "sort=-price"))
+		assert.Equal(t, []string{"Alpha", "bravo"}, names(shopper, "categoryId="+audio+"&sort=name"))
+		assert.Equal(t, []string{"Alpha", "bravo"}, names(shopper, "brand=SONY&sort=name"), "brand ignores case")
+		assert.Equal(t, []string{"Alpha", "Charlie"}, names(admin, "minPrice=10&maxPrice=10.01&sort=name"), "bounds are inclusive and exact")
+		assert.Equal(t, []string{"Charlie"}, names(admin, "status=INACTIVE"))
+		assert.Empty(t, names(shopper, "status=INACTIVE"), "a status shoppers are not shown gives nothing")
+		assert.Equal(t, []string{"bravo"}, names(shopper, "status=OUT_OF_STOCK"))
+	})
+
+	t.Run("keyset pages cover everything once, stable under concurrent inserts", func(t *testing.T) {
+		for i := range 12 {
+			newProduct(fmt.Sprintf("Item %02d", i), "Acme", audio, fmt.Sprintf("%d.50", i%4), "ACTIVE")
+		}
+		want := names(admin, "sort=price&size=100")
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 20, "the pages end")
+			query := "sort=price&limit=4"
+			if cursor != "" {
+				query += "&cursor=" + cursor
+			}
+			a := admin.call(http.MethodGet, "/products?"+query, nil)
+			require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+			page := decode[productPage](t, a)
+			for _, it := range page.Items {
+				got = append(got, it.Name)
+			}
+			// Another admin adds a product in the middle of the order
+			// while this one pages.
+			newProduct(fmt.Sprintf("Late %d", pages), "Acme", audio, "1.50", "ACTIVE")
+			if page.NextCursor == nil {
+				break
+			}
+			cursor = *page.NextCursor
+		}
+		seen := map[string]int{}
+		for _, n := range got {
+			seen[n]++
+		}
+		for _, n := range want {
+			assert.Equal(t, 1, seen[n], "%s appears exactly once", n)
+		}
+		for n, count := range seen {
+			assert.Equal(t, 1, count, "%s is not repeated", n)
+		}
+	})
+
+	t.Run("bad parameters are a 400 naming them", func(t *testing.T) {
+		for query, field := range map[string]string{
+			"limit=0": "limit", "limit=101": "limit", "limit=x": "limit", "cursor=garbage": "cursor",
+			"sort=bogus": "sort", "minPrice=-1": "minPrice", "maxPrice=1e3": "maxPrice", "page=1&limit=5": "cursor",
+			"status=GONE": "status", "categoryId=7": "categoryId", "size=101": "size", "page=-1": "page",
+		} {
+			a := anonymous(t, env, http.MethodGet, "/products?"+query, "")
+			assert.Equal(t, http.StatusBadRequest, a.status, query)
+			assert.Equal(t, "VALIDATION_FAILED", a.errorCode(t), query)
+			assert.Contains(t, string(a.body), fmt.Sprintf("%q", field), query)
+		}
+		a := admin.call(http.MethodGet, "/products?sort=price&limit=2", nil)
+		cursor := *decode[productPage](t, a).NextCursor
+		a = anonymous(t, env, http.MethodGet, "/products?sort=name&cursor="+cursor, "")
+		assert.Equal(t, http.StatusBadRequest, a.status, "a cursor belongs to its sort")
+	})
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/qeetmart/qeetmart/internal/platform/paging"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 	"github.com/qeetmart/qeetmart/services/product/app"
@@ -30,6 +31,7 @@ func Routes(r fiber.Router, a *app.Catalog) {
 	r.Put("/categories/:id", asCaller(h.replaceCategory))
 	r.Delete("/categories/:id", asCaller(h.deleteCategory))
 
+	r.Get("/products", h.products)
 	r.Get("/products/slug/:slug", h.productBySlug)
 	r.Get("/products/:id", h.product)
 	r.Post("/products", asCaller(h.createProduct))
@@ -186,6 +188,41 @@ func viewProduct(p domain.Product) productResponse {
 	return productResponse{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, Brand: p.Brand, CategoryID: p.CategoryID,
 		Price: json.Number(p.Price.Amount()), Currency: p.Price.Currency, Status: string(p.Status), Images: append([]string{}, p.Images...),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Deleted: p.Deleted}
+}
+
+// productSlice is a keyset page: nextCursor is null on the last one.
+type productSlice struct {
+	Items      []productResponse `json:"items"`
+	NextCursor *string           `json:"nextCursor"`
+}
+
+func (h handlers) products(c fiber.Ctx) error {
+	who := reader(c)
+	q, err := app.ProductParams{CategoryID: c.Query("categoryId"), Brand: c.Query("brand"), Status: c.Query("status"),
+		MinPrice: c.Query("minPrice"), MaxPrice: c.Query("maxPrice"), Sort: c.Query("sort"),
+		Limit: c.Query("limit"), Cursor: c.Query("cursor"), Page: c.Query("page"), Size: c.Query("size")}.Query(who)
+	if err != nil {
+		return err
+	}
+	if !q.Keyset {
+		page, err := h.catalog.PageProducts(c.Context(), q)
+		if err != nil {
+			return err
+		}
+		return c.JSON(paging.Map(page, viewProduct))
+	}
+	slice, err := h.catalog.ListProducts(c.Context(), q)
+	if err != nil {
+		return err
+	}
+	out := productSlice{Items: make([]productResponse, 0, len(slice.Items))}
+	for _, p := range slice.Items {
+		out.Items = append(out.Items, viewProduct(p))
+	}
+	if slice.Next != "" {
+		out.NextCursor = &slice.Next
+	}
+	return c.JSON(out)
 }
 
 func (h handlers) product(c fiber.Ctx) error {

@@ -63,6 +63,11 @@ type Store interface {
 	// CategoryInUse reports whether a product that is not deleted is in
 	// the category.
 	CategoryInUse(ctx context.Context, categoryID string) (bool, error)
+	// ProductsAfter is up to q.Limit products after q.After in q's order,
+	// and the cursor of the last one when more follow.
+	ProductsAfter(ctx context.Context, q ProductQuery) ([]domain.Product, *Cursor, error)
+	// ProductsPage is page q.Page in q's order, and how many match.
+	ProductsPage(ctx context.Context, q ProductQuery) ([]domain.Product, int, error)
 }
 
 // maxAttempts bounds how often a write re-reads and re-applies itself after

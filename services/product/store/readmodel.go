@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
+	"github.com/qeetmart/qeetmart/services/product/app"
 	"github.com/qeetmart/qeetmart/services/product/domain"
 )
 
@@ -22,7 +24,119 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS state_category_by_name ON `+readmodel.Table+
 			` ((lower(value->>'name') COLLATE "C"), key) WHERE key LIKE `+m.db.KeysOf("category"),
 		`CREATE INDEX IF NOT EXISTS state_product_by_category ON `+readmodel.Table+
-			` ((value->>'categoryId')) WHERE key LIKE `+m.db.KeysOf("product")+` AND NOT (value->>'deleted')::boolean`)
+			` ((value->>'categoryId')) WHERE `+m.liveProducts(),
+		m.sortIndex("price"), m.sortIndex("name"), m.sortIndex("createdAt"))
+}
+
+// liveProducts is the predicate of every product index and query: product
+// rows that are not deleted (written alike, so PostgreSQL matches them to
+// the partial indexes).
+func (m *ReadModel) liveProducts() string {
+	return `key LIKE ` + m.db.KeysOf("product") + ` AND NOT (value->>'deleted')::boolean`
+}
+
+// productSorts are the indexed sort expressions, and the type a cursor's
+// value is compared as.
+var productSorts = map[string]struct{ expr, cast string }{
+	"price":     {`((value->>'priceAmount')::numeric)`, `::numeric`},
+	"name":      {`(lower(value->>'name') COLLATE "C")`, `::text COLLATE "C"`},
+	"createdAt": {`((value->>'created') COLLATE "C")`, `::text COLLATE "C"`},
+}
+
+func (m *ReadModel) sortIndex(sort string) string {
+	return fmt.Sprintf(`CREATE INDEX IF NOT EXISTS state_product_by_%s ON %s (%s, key) WHERE %s`,
+		strings.ToLower(sort), readmodel.Table, productSorts[sort].expr, m.liveProducts())
+}
+
+// filters is the WHERE clause of q and its arguments.
+func (m *ReadModel) filters(q app.ProductQuery) (string, []any) {
+	where := []string{m.liveProducts()}
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if q.CategoryID != "" {
+		where = append(where, `value->>'categoryId' = `+arg(q.CategoryID))
+	}
+	if q.Brand != "" {
+		where = append(where, `lower(value->>'brand') = lower(`+arg(q.Brand)+`)`)
+	}
+	statuses := make([]string, 0, len(q.Statuses))
+	for _, st := range q.Statuses {
+		statuses = append(statuses, string(st))
+	}
+	where = append(where, `value->>'status' = ANY(`+arg(statuses)+`)`)
+	if q.MinPrice != "" {
+		where = append(where, productSorts["price"].expr+` >= `+arg(q.MinPrice)+`::numeric`)
+	}
+	if q.MaxPrice != "" {
+		where = append(where, productSorts["price"].expr+` <= `+arg(q.MaxPrice)+`::numeric`)
+	}
+	return strings.Join(where, " AND "), args
+}
+
+func direction(q app.ProductQuery) (dir, after string) {
+	if q.Desc {
+		return "DESC", "<"
+	}
+	return "ASC", ">"
+}
+
+// ProductsAfter is up to q.Limit products after q.After in q's order: a
+// keyset page (the index is entered at the cursor; no offset is walked).
+func (m *ReadModel) ProductsAfter(ctx context.Context, q app.ProductQuery) ([]domain.Product, *app.Cursor, error) {
+	sort := productSorts[q.SortBy]
+	where, args := m.filters(q)
+	dir, after := direction(q)
+	if q.After != nil {
+		args = append(args, q.After.Value, q.After.Key)
+		where += fmt.Sprintf(` AND (%s, key) %s ($%d%s, $%d)`, sort.expr, after, len(args)-1, sort.cast, len(args))
+	}
+	args = append(args, q.Limit+1)
+	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT value, %s::text, key FROM %s WHERE %s ORDER BY %s %s, key %s LIMIT $%d`,
+		sort.expr, readmodel.Table, where, sort.expr, dir, dir, len(args)), args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list products: %w", err)
+	}
+	defer rows.Close()
+	items := []domain.Product{}
+	var last *app.Cursor
+	for rows.Next() {
+		var p domain.Product
+		var value, key string
+		if err := rows.Scan(&p, &value, &key); err != nil {
+			return nil, nil, fmt.Errorf("list products: %w", err)
+		}
+		if len(items) == q.Limit {
+			return items, last, nil // one more exists: the page ends at last
+		}
+		items = append(items, p)
+		last = &app.Cursor{Value: value, Key: key}
+	}
+	return items, nil, rows.Err()
+}
+
+// ProductsPage is page q.Page in q's order, and how many match.
+func (m *ReadModel) ProductsPage(ctx context.Context, q app.ProductQuery) ([]domain.Product, int, error) {
+	sort := productSorts[q.SortBy]
+	where, args := m.filters(q)
+	dir, _ := direction(q)
+	batch := &pgx.Batch{}
+	var total int
+	batch.Queue(`SELECT count(*) FROM `+readmodel.Table+` WHERE `+where, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	var items []domain.Product
+	n := len(args)
+	batch.Queue(fmt.Sprintf(`SELECT value FROM %s WHERE %s ORDER BY %s %s, key %s LIMIT $%d OFFSET $%d`,
+		readmodel.Table, where, sort.expr, dir, dir, n+1, n+2), append(args, q.Page.Size, q.Page.Offset())...).
+		Query(func(rows pgx.Rows) (err error) {
+			items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
+			return err
+		})
+	if err := m.db.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, 0, fmt.Errorf("page products: %w", err)
+	}
+	return items, total, nil
 }
 
 // CategoryInUse reports whether a product that is not deleted is in the
@@ -30,8 +144,8 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 // deleted can slip past; see docs/product.md.)
 func (m *ReadModel) CategoryInUse(ctx context.Context, categoryID string) (bool, error) {
 	var inUse bool
-	err := m.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+readmodel.Table+` WHERE key LIKE `+m.db.KeysOf("product")+
-		` AND NOT (value->>'deleted')::boolean AND value->>'categoryId' = $1)`, categoryID).Scan(&inUse)
+	err := m.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+readmodel.Table+` WHERE `+m.liveProducts()+
+		` AND value->>'categoryId' = $1)`, categoryID).Scan(&inUse)
 	if err != nil {
 		return false, fmt.Errorf("category %s in use: %w", categoryID, err)
 	}

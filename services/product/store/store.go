@@ -17,6 +17,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -93,11 +94,27 @@ type slugClaim struct {
 func productKey(id string) string { return "product:" + id }
 func slugKey(slug string) string  { return "product-slug:" + slug }
 
+// productDocument is what is stored under product:<id>: the product, plus
+// what the listing's SQL sorts and filters on. Created is fixed-width so its
+// text order is time order (JSON times drop trailing zeros); PriceAmount is
+// the price as a JSON number, which JSONB keeps as an exact numeric.
+type productDocument struct {
+	domain.Product
+	Created     string      `json:"created"`
+	PriceAmount json.Number `json:"priceAmount"`
+}
+
+const sortableTime = "2006-01-02T15:04:05.000000Z"
+
+func toDocument(p domain.Product) productDocument {
+	return productDocument{Product: p, Created: p.CreatedAt.UTC().Format(sortableTime), PriceAmount: json.Number(p.Price.Amount())}
+}
+
 // Product reads product id and its ETag.
 func (s *Store) Product(ctx context.Context, id string) (domain.Product, string, bool, error) {
-	var p domain.Product
-	etag, found, err := s.state.Get(ctx, productKey(id), &p)
-	return p, etag, found, err
+	var d productDocument
+	etag, found, err := s.state.Get(ctx, productKey(id), &d)
+	return d.Product, etag, found, err
 }
 
 // ProductIDBySlug is the id of the product a slug names.
@@ -111,14 +128,14 @@ func (s *Store) ProductIDBySlug(ctx context.Context, slug string) (string, bool,
 func (s *Store) CreateProduct(ctx context.Context, p domain.Product) error {
 	return conflict(s.state.Transact(ctx,
 		statestore.Op{Key: slugKey(p.Slug), Value: slugClaim{ProductID: p.ID}, Create: true},
-		statestore.Op{Key: productKey(p.ID), Value: p, Create: true},
+		statestore.Op{Key: productKey(p.ID), Value: toDocument(p), Create: true},
 	))
 }
 
 // SaveProduct writes p over the version at etag, claiming the SKUs in claim
 // and freeing those in release, in one transaction.
 func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string) error {
-	ops := []statestore.Op{{Key: productKey(p.ID), Value: p, ETag: etag}}
+	ops := []statestore.Op{{Key: productKey(p.ID), Value: toDocument(p), ETag: etag}}
 	for _, sku := range claim {
 		ops = append(ops, statestore.Op{Key: skuKey(sku), Value: slugClaim{ProductID: p.ID}, Create: true})
 	}
