@@ -443,3 +443,48 @@ func TestProductListing(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, a.status, "a cursor belongs to its sort")
 	})
 }
+
+func TestProductSearch(t *testing.T) {
+	env := adminEnv(t, "product")
+	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	audio := decode[category](t, a).ID
+	newProduct := func(name, brand, description, status string) product {
+		a := admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":%q,"brand":%q,"description":%q,"categoryId":%q,"price":1,"currency":"USD","status":%q}`,
+			name, brand, description, audio, status))
+		require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+		return decode[product](t, a)
+	}
+	// The description match is older, so only ranking puts the name match first.
+	newProduct("Speaker", "Sony", "Pairs with headphones", "ACTIVE")
+	newProduct("Wireless Headphones", "Sony", "Noise cancelling", "ACTIVE")
+	newProduct("Headphone stand", "Acme", "", "INACTIVE")
+	cable := newProduct("Cable", "Acme", "", "ACTIVE")
+	require.Equal(t, http.StatusCreated, admin.call(http.MethodPost, "/products/"+cable.ID+"/variants", `{"sku":"CBL-USBC-2M"}`).status)
+	gone := newProduct("Headphones Old", "Sony", "", "ACTIVE")
+	require.Equal(t, http.StatusOK, admin.call(http.MethodDelete, "/products/"+gone.ID, nil).status)
+
+	search := func(query string) []string {
+		t.Helper()
+		a := anonymous(t, env, http.MethodGet, "/products/search?query="+query, "")
+		require.Equal(t, http.StatusOK, a.status, "%s: %s", query, a.body)
+		var out []string
+		for _, p := range decode[struct{ Content []product }](t, a).Content {
+			out = append(out, p.Name)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"Wireless Headphones", "Speaker"}, search("head"), "a prefix matches; a name match ranks above a description match; hidden and deleted products never")
+	assert.Equal(t, []string{"Wireless Headphones"}, search("SONY%20wire"), "every word must match")
+	assert.Equal(t, []string{"Cable"}, search("cbl-usbc"), "variant SKUs are searched")
+	assert.Empty(t, search("%27%3B%20DROP%20TABLE%20state%3B%20--%20%26%20%7C%20!"), "no client text is tsquery syntax")
+	a = admin.call(http.MethodGet, "/products/search?query=stand", nil)
+	assert.Contains(t, string(a.body), "Headphone stand", "admins find every status")
+	for _, query := range []string{"", "%20%20", "!!!"} {
+		a := anonymous(t, env, http.MethodGet, "/products/search?query="+query, "")
+		assert.Equal(t, http.StatusBadRequest, a.status, query)
+		assert.Contains(t, string(a.body), "Query parameter must not be empty", query)
+	}
+	assert.Equal(t, http.StatusBadRequest, anonymous(t, env, http.MethodGet, "/products/search?query=a&size=0", "").status)
+}

@@ -32,6 +32,7 @@ func Routes(r fiber.Router, a *app.Catalog) {
 	r.Delete("/categories/:id", asCaller(h.deleteCategory))
 
 	r.Get("/products", h.products)
+	r.Get("/products/search", h.search)
 	r.Get("/products/slug/:slug", h.productBySlug)
 	r.Get("/products/:id", h.product)
 	r.Post("/products", asCaller(h.createProduct))
@@ -223,6 +224,14 @@ func (h handlers) products(c fiber.Ctx) error {
 		out.NextCursor = &slice.Next
 	}
 	return c.JSON(out)
+}
+
+func (h handlers) search(c fiber.Ctx) error {
+	page, err := h.catalog.Search(c.Context(), reader(c), c.Query("query"), c.Query("page"), c.Query("size"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(paging.Map(page, viewProduct))
 }
 
 func (h handlers) product(c fiber.Ctx) error {

@@ -68,6 +68,7 @@ type Store interface {
 	ProductsAfter(ctx context.Context, q ProductQuery) ([]domain.Product, *Cursor, error)
 	// ProductsPage is page q.Page in q's order, and how many match.
 	ProductsPage(ctx context.Context, q ProductQuery) ([]domain.Product, int, error)
+	SearchProducts(ctx context.Context, q SearchQuery) ([]domain.Product, int, error)
 }
 
 // maxAttempts bounds how often a write re-reads and re-applies itself after

@@ -25,7 +25,39 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 			` ((lower(value->>'name') COLLATE "C"), key) WHERE key LIKE `+m.db.KeysOf("category"),
 		`CREATE INDEX IF NOT EXISTS state_product_by_category ON `+readmodel.Table+
 			` ((value->>'categoryId')) WHERE `+m.liveProducts(),
-		m.sortIndex("price"), m.sortIndex("name"), m.sortIndex("createdAt"))
+		m.sortIndex("price"), m.sortIndex("name"), m.sortIndex("createdAt"),
+		`CREATE INDEX IF NOT EXISTS state_product_search ON `+readmodel.Table+` USING gin ((`+searchVector+`)) WHERE `+m.liveProducts())
+}
+
+// searchVector is what search matches and ranks: the name weighs most, then
+// brand and SKUs, then the description. 'simple': no language's stemming
+// (names and SKUs are not English); prefix queries do the rest.
+const searchVector = `setweight(to_tsvector('simple', coalesce(value->>'name', '')), 'A') || ` +
+	`setweight(to_tsvector('simple', coalesce(value->>'brand', '') || ' ' || coalesce(value->>'skus', '')), 'B') || ` +
+	`setweight(to_tsvector('simple', coalesce(value->>'description', '')), 'C')`
+
+// SearchProducts is page q of the products shown to q's reader that match
+// every term (each as a prefix), best first, and how many match.
+func (m *ReadModel) SearchProducts(ctx context.Context, q app.SearchQuery) ([]domain.Product, int, error) {
+	statuses := make([]string, 0, len(q.Statuses))
+	for _, st := range q.Statuses {
+		statuses = append(statuses, string(st))
+	}
+	where := `WHERE ` + m.liveProducts() + ` AND value->>'status' = ANY($1) AND (` + searchVector + `) @@ to_tsquery('simple', $2)`
+	batch := &pgx.Batch{}
+	var total int
+	batch.Queue(`SELECT count(*) FROM `+readmodel.Table+` `+where, statuses, q.TSQuery).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	var items []domain.Product
+	batch.Queue(`SELECT value FROM `+readmodel.Table+` `+where+`
+		ORDER BY ts_rank(`+searchVector+`, to_tsquery('simple', $2)) DESC, key LIMIT $3 OFFSET $4`,
+		statuses, q.TSQuery, q.Page.Size, q.Page.Offset()).Query(func(rows pgx.Rows) (err error) {
+		items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
+		return err
+	})
+	if err := m.db.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, 0, fmt.Errorf("search products: %w", err)
+	}
+	return items, total, nil
 }
 
 // liveProducts is the predicate of every product index and query: product

@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/product/app"
@@ -102,12 +103,18 @@ type productDocument struct {
 	domain.Product
 	Created     string      `json:"created"`
 	PriceAmount json.Number `json:"priceAmount"`
+	SKUs        string      `json:"skus"` // the variants' SKUs, for search
 }
 
 const sortableTime = "2006-01-02T15:04:05.000000Z"
 
 func toDocument(p domain.Product) productDocument {
-	return productDocument{Product: p, Created: p.CreatedAt.UTC().Format(sortableTime), PriceAmount: json.Number(p.Price.Amount())}
+	skus := make([]string, 0, len(p.Variants))
+	for _, v := range p.Variants {
+		skus = append(skus, v.SKU)
+	}
+	return productDocument{Product: p, Created: p.CreatedAt.UTC().Format(sortableTime), PriceAmount: json.Number(p.Price.Amount()),
+		SKUs: strings.Join(skus, " ")}
 }
 
 // Product reads product id and its ETag.
