@@ -367,40 +367,27 @@ type subject struct{ id, variantID, name string }
 
 // answers maps the use cases' errors to what the client is told, in the
 // original service's words.
-var answers = []struct {
-	err     error
-	status  int
-	code    string
-	message func(subject) string
-}{
-	{app.ErrForbidden, http.StatusForbidden, web.CodeForbidden, func(subject) string { return "You are not authorized to access this resource" }},
-	{app.ErrCategoryNotFound, http.StatusNotFound, "CATEGORY_NOT_FOUND", func(s subject) string { return "Category not found with id: " + s.id }},
-	{app.ErrNameTaken, http.StatusConflict, "CATEGORY_EXISTS", func(s subject) string {
+var answers = []web.ErrorAnswer[subject]{
+	web.On(app.ErrForbidden, http.StatusForbidden, web.CodeForbidden, web.Said[subject]("You are not authorized to access this resource")),
+	web.On(app.ErrCategoryNotFound, http.StatusNotFound, "CATEGORY_NOT_FOUND", func(s subject) string { return "Category not found with id: " + s.id }),
+	web.On(app.ErrNameTaken, http.StatusConflict, "CATEGORY_EXISTS", func(s subject) string {
 		return "Category with name '" + domain.CategoryName(s.name) + "' already exists"
-	}},
-	{app.ErrProductNotFound, http.StatusNotFound, "PRODUCT_NOT_FOUND", func(s subject) string { return "Product not found with id: " + s.id }},
-	{app.ErrCategoryInUse, http.StatusConflict, "CATEGORY_IN_USE", func(subject) string {
+	}),
+	web.On(app.ErrProductNotFound, http.StatusNotFound, "PRODUCT_NOT_FOUND", func(s subject) string { return "Product not found with id: " + s.id }),
+	web.On(app.ErrCategoryInUse, http.StatusConflict, "CATEGORY_IN_USE", func(subject) string {
 		return "Category cannot be deleted because active products are linked to it"
-	}},
-	{domain.ErrVariantNotFound, http.StatusNotFound, "VARIANT_NOT_FOUND", func(s subject) string { return "Variant not found with id: " + s.variantID }},
-	{app.ErrSKUTaken, http.StatusConflict, "SKU_EXISTS", func(s subject) string {
+	}),
+	web.On(domain.ErrVariantNotFound, http.StatusNotFound, "VARIANT_NOT_FOUND", func(s subject) string { return "Variant not found with id: " + s.variantID }),
+	web.On(app.ErrSKUTaken, http.StatusConflict, "SKU_EXISTS", func(s subject) string {
 		return "Variant with SKU '" + strings.TrimSpace(s.name) + "' already exists"
-	}},
-	{domain.ErrTooManyVariants, http.StatusConflict, "VARIANT_LIMIT_REACHED", func(subject) string {
+	}),
+	web.On(domain.ErrTooManyVariants, http.StatusConflict, "VARIANT_LIMIT_REACHED", func(subject) string {
 		return fmt.Sprintf("A product can have at most %d variants", domain.MaxVariants)
-	}},
-	{app.ErrConflict, http.StatusConflict, web.CodeConflict, func(subject) string { return "Concurrent update; try again" }},
+	}),
+	web.On(app.ErrConflict, http.StatusConflict, web.CodeConflict, web.Said[subject]("Concurrent update; try again")),
 	// Defence in depth: every key part is checked before it gets here.
-	{statestore.ErrInvalidKey, http.StatusBadRequest, web.CodeBadRequest, func(subject) string { return "Malformed identifier" }},
+	web.On(statestore.ErrInvalidKey, http.StatusBadRequest, web.CodeBadRequest, web.Said[subject]("Malformed identifier")),
 }
 
-// answer turns a use case's error into the answer; anything unknown goes on
-// to the error handler.
-func answer(err error, s subject) error {
-	for _, a := range answers {
-		if errors.Is(err, a.err) {
-			return web.NewError(a.status, a.code, a.message(s))
-		}
-	}
-	return err
-}
+// answer turns a use case's error into the answer (web.AnswerFor).
+func answer(err error, s subject) error { return web.AnswerFor(answers, err, s) }

@@ -245,37 +245,21 @@ type subject struct {
 
 // answers maps the use cases' errors to what the client is told, in the
 // original service's words.
-var answers = []struct {
-	err     error
-	status  int
-	code    string
-	message func(subject) string
-}{
-	{app.ErrForbidden, http.StatusForbidden, web.CodeForbidden, fixed("You are not authorized to access this resource")},
-	{app.ErrProfileNotFound, http.StatusNotFound, "PROFILE_NOT_FOUND", func(s subject) string { return "User profile not found for userId: " + s.userID }},
-	{domain.ErrAddressNotFound, http.StatusNotFound, "ADDRESS_NOT_FOUND", func(s subject) string {
+var answers = []web.ErrorAnswer[subject]{
+	web.On(app.ErrForbidden, http.StatusForbidden, web.CodeForbidden, web.Said[subject]("You are not authorized to access this resource")),
+	web.On(app.ErrProfileNotFound, http.StatusNotFound, "PROFILE_NOT_FOUND", func(s subject) string { return "User profile not found for userId: " + s.userID }),
+	web.On(domain.ErrAddressNotFound, http.StatusNotFound, "ADDRESS_NOT_FOUND", func(s subject) string {
 		return fmt.Sprintf("Address not found for userId: %s and addressId: %s", s.userID, s.addressID)
-	}},
-	{app.ErrProfileExists, http.StatusConflict, "PROFILE_EXISTS", func(s subject) string { return "User profile already exists for userId: " + s.userID }},
-	{app.ErrEmailTaken, http.StatusConflict, "EMAIL_TAKEN", func(s subject) string { return "Email already exists: " + validation.NormalizeEmail(s.email) }},
-	{app.ErrEmailMismatch, http.StatusBadRequest, "EMAIL_MISMATCH", fixed("Email in payload must match token email")},
-	{domain.ErrTooManyAddresses, http.StatusConflict, "ADDRESS_LIMIT_REACHED", fixed(fmt.Sprintf("A user can have at most %d addresses", domain.MaxAddresses))},
-	{app.ErrStale, http.StatusPreconditionFailed, "PRECONDITION_FAILED", fixed("The profile has changed since the version in If-Match; read it again")},
-	{app.ErrConflict, http.StatusConflict, web.CodeConflict, fixed("Concurrent update; try again")},
+	}),
+	web.On(app.ErrProfileExists, http.StatusConflict, "PROFILE_EXISTS", func(s subject) string { return "User profile already exists for userId: " + s.userID }),
+	web.On(app.ErrEmailTaken, http.StatusConflict, "EMAIL_TAKEN", func(s subject) string { return "Email already exists: " + validation.NormalizeEmail(s.email) }),
+	web.On(app.ErrEmailMismatch, http.StatusBadRequest, "EMAIL_MISMATCH", web.Said[subject]("Email in payload must match token email")),
+	web.On(domain.ErrTooManyAddresses, http.StatusConflict, "ADDRESS_LIMIT_REACHED", web.Said[subject](fmt.Sprintf("A user can have at most %d addresses", domain.MaxAddresses))),
+	web.On(app.ErrStale, http.StatusPreconditionFailed, "PRECONDITION_FAILED", web.Said[subject]("The profile has changed since the version in If-Match; read it again")),
+	web.On(app.ErrConflict, http.StatusConflict, web.CodeConflict, web.Said[subject]("Concurrent update; try again")),
 	// Defence in depth: ids are checked before they become keys.
-	{statestore.ErrInvalidKey, http.StatusBadRequest, web.CodeBadRequest, fixed("Malformed identifier")},
+	web.On(statestore.ErrInvalidKey, http.StatusBadRequest, web.CodeBadRequest, web.Said[subject]("Malformed identifier")),
 }
 
-func fixed(msg string) func(subject) string { return func(subject) string { return msg } }
-
-// answer turns a use case's error into the answer; anything unknown goes
-// on to the error handler (a 500 that hides its internals, or a field
-// error's 400).
-func answer(err error, s subject) error {
-	for _, a := range answers {
-		if errors.Is(err, a.err) {
-			return web.NewError(a.status, a.code, a.message(s))
-		}
-	}
-	return err
-}
+// answer turns a use case's error into the answer (web.AnswerFor).
+func answer(err error, s subject) error { return web.AnswerFor(answers, err, s) }
