@@ -15,6 +15,13 @@ const (
 	TypeRefresh = "refresh"
 )
 
+// Roles, in the role claim. An ADMIN may act on everything; every service
+// reads the role the gateway verified from X-User-Role.
+const (
+	RoleUser  = "USER"
+	RoleAdmin = "ADMIN"
+)
+
 // Algorithms auth may sign with; a verifier accepts nothing else.
 var Algorithms = []string{"EdDSA", "ES256"}
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -70,6 +71,12 @@ func createdConcurrently(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07")
 }
+
+// SortableTime is t as fixed-width UTC text (microseconds), so that text
+// order is time order: what a document stores beside a time for an SQL
+// index to sort by (Go's JSON times drop trailing zeros, and ".5Z" would
+// sort after ".51Z").
+func SortableTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
 
 // LikePrefix is a LIKE pattern matching strings that start with prefix, its
 // own % _ and \ taken literally.

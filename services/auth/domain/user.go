@@ -1,11 +1,15 @@
 package domain
 
-import "time"
+import (
+	"time"
 
-// Roles.
+	"github.com/qeetmart/qeetmart/internal/authtoken"
+)
+
+// Roles (the token's role claim).
 const (
-	RoleUser  = "USER"
-	RoleAdmin = "ADMIN"
+	RoleUser  = authtoken.RoleUser
+	RoleAdmin = authtoken.RoleAdmin
 )
 
 // User is an account.

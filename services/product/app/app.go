@@ -8,6 +8,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/qeetmart/qeetmart/internal/authtoken"
+
 	"github.com/qeetmart/qeetmart/internal/platform/ids"
 	"github.com/qeetmart/qeetmart/services/product/domain"
 )
@@ -23,8 +25,8 @@ var (
 	ErrSKUTaken         = errors.New("sku taken")
 )
 
-// RoleAdmin is the role that may change the catalog.
-const RoleAdmin = "ADMIN"
+// RoleAdmin is the role that may act on everything (the token's role).
+const RoleAdmin = authtoken.RoleAdmin
 
 // Caller is who the gateway verified; anonymous readers have no UserID.
 type Caller struct {

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/product/app"
 	"github.com/qeetmart/qeetmart/services/product/domain"
@@ -96,8 +97,8 @@ func productKey(id string) string { return "product:" + id }
 func slugKey(slug string) string  { return "product-slug:" + slug }
 
 // productDocument is what is stored under product:<id>: the product, plus
-// what the listing's SQL sorts and filters on. Created is fixed-width so its
-// text order is time order (JSON times drop trailing zeros); PriceAmount is
+// what the listing's SQL sorts and filters on. Created is
+// readmodel.SortableTime; PriceAmount is
 // the price as a JSON number, which JSONB keeps as an exact numeric.
 type productDocument struct {
 	domain.Product
@@ -106,14 +107,12 @@ type productDocument struct {
 	SKUs        string      `json:"skus"` // the variants' SKUs, for search
 }
 
-const sortableTime = "2006-01-02T15:04:05.000000Z"
-
 func toDocument(p domain.Product) productDocument {
 	skus := make([]string, 0, len(p.Variants))
 	for _, v := range p.Variants {
 		skus = append(skus, v.SKU)
 	}
-	return productDocument{Product: p, Created: p.CreatedAt.UTC().Format(sortableTime), PriceAmount: json.Number(p.Price.Amount()),
+	return productDocument{Product: p, Created: readmodel.SortableTime(p.CreatedAt), PriceAmount: json.Number(p.Price.Amount()),
 		SKUs: strings.Join(skus, " ")}
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/qeetmart/qeetmart/internal/authtoken"
+
 	"github.com/qeetmart/qeetmart/internal/platform/ids"
 	"github.com/qeetmart/qeetmart/internal/platform/paging"
 	"github.com/qeetmart/qeetmart/internal/platform/validation"
@@ -29,8 +31,8 @@ var (
 	ErrConflict        = errors.New("concurrent update")
 )
 
-// RoleAdmin is the role that may act on every profile.
-const RoleAdmin = "ADMIN"
+// RoleAdmin is the role that may act on everything (the token's role).
+const RoleAdmin = authtoken.RoleAdmin
 
 // Caller is who the gateway verified the request came from.
 type Caller struct {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/user/app"
 	"github.com/qeetmart/qeetmart/services/user/domain"
@@ -32,18 +33,14 @@ func New(state *statestore.Store, rm *ReadModel) *Store { return &Store{state: s
 var _ app.Store = (*Store)(nil)
 
 // document is what is stored under profile:<id>: the profile, plus its
-// creation time in a fixed-width form, so that its text order (what an SQL
-// index sorts) is time order. JSON times drop trailing zeros: ".5Z" would
-// sort after ".51Z".
+// creation time as readmodel.SortableTime, for the listing's index.
 type document struct {
 	domain.Profile
 	Created string `json:"created"`
 }
 
-const sortableTime = "2006-01-02T15:04:05.000000Z"
-
 func toDocument(p domain.Profile) document {
-	return document{Profile: p, Created: p.CreatedAt.UTC().Format(sortableTime)}
+	return document{Profile: p, Created: readmodel.SortableTime(p.CreatedAt)}
 }
 
 type emailClaim struct {
