@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -272,20 +271,6 @@ func TestUserOriginalFlow(t *testing.T) {
 	a = john.call(http.MethodPost, "/users", profileBody("John again", "john@example.com"))
 	require.Equal(t, http.StatusCreated, a.status, "the email was freed")
 	assert.Empty(t, decode[[]address](t, john.call(http.MethodGet, "/users/"+john.id+"/addresses", nil)), "no address survived the delete")
-	assert.Equal(t, 0, storedKeys(t, env, "user", "user||profile:"+john.id+"%", "addresses", 0), "checked in the store too")
-}
-
-// storedKeys counts the rows of app's state table whose key is LIKE pattern,
-// and (for a JSON array field) whose field has more than min items.
-func storedKeys(t *testing.T, env *testenv.Env, app, pattern, arrayField string, min int) int {
-	t.Helper()
-	conn, err := pgx.Connect(t.Context(), env.DSN(app))
-	require.NoError(t, err)
-	defer conn.Close(t.Context())
-	var n int
-	require.NoError(t, conn.QueryRow(t.Context(),
-		`SELECT count(*) FROM state WHERE key LIKE $1 AND jsonb_array_length(coalesce(value->$2, '[]'::jsonb)) > $3`, pattern, arrayField, min).Scan(&n))
-	return n
 }
 
 // TestUserAuthorization sweeps every endpoint: a user reaches only their
