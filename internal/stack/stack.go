@@ -568,3 +568,10 @@ func (s *Stack) PIDs(app string) (appPID, daprdPID int) {
 	}
 	return appPID, daprdPID
 }
+
+// RedisHost is the host:port of the Redis the components use.
+func (s *Stack) RedisHost() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Backing.RedisHost
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -15,21 +16,34 @@ import (
 	"github.com/qeetmart/qeetmart/services/product/store"
 )
 
-// stateStore is the product state store (components/statestore-product.yaml).
-const stateStore = "product-store"
+// The product state store, and the outbox component over the same table
+// (components/statestore-product.yaml, statestore-product-outbox.yaml).
+const (
+	stateStore  = "product-store"
+	outboxStore = "product-outbox"
+)
 
 // Config is the product service's own environment (docs/configuration.md).
 type Config struct {
 	// DatabaseURL reaches the product database for the read-only lists;
 	// empty takes libpq's PG* variables (the launcher sets PGDATABASE).
 	DatabaseURL string `env:"PRODUCT_DATABASE_URL"`
+	// CacheTTL is how long a replica serves a product or category it read
+	// before reading it again: the bound on how stale a read can be after
+	// a write on another replica (docs/product.md#caching). 0 turns the
+	// cache off.
+	CacheTTL  time.Duration `env:"PRODUCT_CACHE_TTL" envDefault:"1s"`
+	CacheSize int           `env:"PRODUCT_CACHE_SIZE" envDefault:"20000"`
+	// MaxAge is what shoppers' answers allow browsers and CDNs to reuse
+	// without asking (Cache-Control max-age); admins always revalidate.
+	MaxAge time.Duration `env:"PRODUCT_HTTP_MAX_AGE" envDefault:"5s"`
 }
 
 func main() {
 	service.Main(service.Spec{
 		Name:        "product",
 		DefaultPort: 4003,
-		Stores:      []string{stateStore},
+		Stores:      []string{stateStore, outboxStore},
 		Routes:      setup,
 	})
 }
@@ -47,6 +61,9 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	if err := readModel.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	api.Routes(r, app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel)))
+	catalog := app.New(store.New(statestore.New(d.Sidecar, stateStore), statestore.New(d.Sidecar, outboxStore), readModel),
+		app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
+	api.Routes(r, catalog, cfg.MaxAge)
+	api.Relay(r, store.RelayPubsub, store.RelayTopic, store.NewRelay(d.Sidecar), d.Log)
 	return nil
 }

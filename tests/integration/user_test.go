@@ -20,12 +20,12 @@ const userAdminPassword = "an admin passphrase"
 
 // adminEnv is the gateway, auth and service, with an admin account
 // (root@example.com) and the gateway's per-IP limits lifted.
-func adminEnv(t *testing.T, service string) *testenv.Env {
+func adminEnv(t *testing.T, service string, opts ...testenv.Option) *testenv.Env {
 	t.Helper()
-	env := testenv.Start(t, []string{"gateway", "auth", service},
+	env := testenv.Start(t, []string{"gateway", "auth", service}, append([]testenv.Option{
 		testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000",
 			"RATE_LIMIT_BURST=100000", "RATE_LIMIT_RPS=100000"),
-		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=root@example.com", "AUTH_ADMIN_PASSWORD="+userAdminPassword))
+		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=root@example.com", "AUTH_ADMIN_PASSWORD="+userAdminPassword)}, opts...)...)
 	waitFor(t, "the gateway to hold auth's keys", func() bool {
 		return do(t, env, call{method: http.MethodGet, path: "/.well-known/jwks.json"}).status == http.StatusOK
 	})

@@ -18,34 +18,51 @@ import (
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 	"github.com/qeetmart/qeetmart/services/product/app"
 	"github.com/qeetmart/qeetmart/services/product/domain"
+	"github.com/qeetmart/qeetmart/services/product/view"
 )
 
 // Routes registers the product API on r: the whole surface, on one screen.
 // Reads are public (the gateway lets anonymous GETs through); writes need
 // an admin.
-func Routes(r fiber.Router, a *app.Catalog) {
+//
+// Successful reads carry an ETag and Cache-Control (shoppers' answers may
+// be reused for maxAge; admins', which show hidden products, are private
+// and revalidated every time), and If-None-Match turns them into a 304.
+func Routes(r fiber.Router, a *app.Catalog, maxAge time.Duration) {
 	h := handlers{a}
-	r.Get("/categories", h.categories)
-	r.Get("/categories/:id", h.category)
+	cacheable := web.Cacheable(cachePolicy(maxAge))
+	r.Get("/categories", cacheable, h.categories)
+	r.Get("/categories/:id", cacheable, h.category)
 	r.Post("/categories", asCaller(h.createCategory))
 	r.Put("/categories/:id", asCaller(h.replaceCategory))
 	r.Delete("/categories/:id", asCaller(h.deleteCategory))
 
-	r.Get("/products", h.products)
-	r.Get("/products/search", h.search)
-	r.Get("/products/slug/:slug", h.productBySlug)
-	r.Get("/products/:id", h.product)
+	r.Get("/products", cacheable, h.products)
+	r.Get("/products/search", cacheable, h.search)
+	r.Get("/products/slug/:slug", cacheable, h.productBySlug)
+	r.Get("/products/:id", cacheable, h.product)
 	r.Post("/products", asCaller(h.createProduct))
 	r.Put("/products/:id", asCaller(h.replaceProduct))
 	r.Delete("/products/:id", asCaller(h.deleteProduct))
 
-	r.Get("/products/:id/variants", h.variants)
+	r.Get("/products/:id/variants", cacheable, h.variants)
 	r.Post("/products/:id/variants", asCaller(h.addVariant))
 	r.Put("/products/:id/variants/:variantId", asCaller(h.replaceVariant))
 	r.Delete("/products/:id/variants/:variantId", asCaller(h.removeVariant))
 }
 
 type handlers struct{ catalog *app.Catalog }
+
+// cachePolicy is the Cache-Control of a successful read.
+func cachePolicy(maxAge time.Duration) func(fiber.Ctx) string {
+	shoppers := fmt.Sprintf("public, max-age=%d", int(maxAge.Seconds()))
+	return func(c fiber.Ctx) string {
+		if reader(c).Role == app.RoleAdmin {
+			return "private, no-cache"
+		}
+		return shoppers
+	}
+}
 
 // asCaller runs fn for the verified caller; a request without one is a 401.
 func asCaller(fn func(fiber.Ctx, app.Caller) error) fiber.Handler {
@@ -76,26 +93,14 @@ func (r categoryRequest) fields() domain.CategoryFields {
 	return domain.CategoryFields{Name: r.Name, Description: r.Description}
 }
 
-type categoryResponse struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-}
-
-func viewCategory(c domain.Category) categoryResponse {
-	return categoryResponse{ID: c.ID, Name: c.Name, Description: c.Description, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
-}
-
 func (h handlers) categories(c fiber.Ctx) error {
 	list, err := h.catalog.Categories(c.Context())
 	if err != nil {
 		return err
 	}
-	out := make([]categoryResponse, 0, len(list))
+	out := make([]view.Category, 0, len(list))
 	for _, cat := range list {
-		out = append(out, viewCategory(cat))
+		out = append(out, view.OfCategory(cat))
 	}
 	return c.JSON(out)
 }
@@ -106,7 +111,7 @@ func (h handlers) category(c fiber.Ctx) error {
 	if err != nil {
 		return answer(err, subject{id: id})
 	}
-	return c.JSON(viewCategory(cat))
+	return c.JSON(view.OfCategory(cat))
 }
 
 func (h handlers) createCategory(c fiber.Ctx, who app.Caller) error {
@@ -118,7 +123,7 @@ func (h handlers) createCategory(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err, subject{name: req.Name})
 	}
-	return c.Status(http.StatusCreated).JSON(viewCategory(cat))
+	return c.Status(http.StatusCreated).JSON(view.OfCategory(cat))
 }
 
 func (h handlers) replaceCategory(c fiber.Ctx, who app.Caller) error {
@@ -131,7 +136,7 @@ func (h handlers) replaceCategory(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err, subject{id: id, name: req.Name})
 	}
-	return c.JSON(viewCategory(cat))
+	return c.JSON(view.OfCategory(cat))
 }
 
 func (h handlers) deleteCategory(c fiber.Ctx, who app.Caller) error {
@@ -169,31 +174,9 @@ func priceText(raw json.RawMessage) string {
 	return text
 }
 
-type productResponse struct {
-	ID          string      `json:"id"`
-	Slug        string      `json:"slug"`
-	Name        string      `json:"name"`
-	Description string      `json:"description"`
-	Brand       string      `json:"brand"`
-	CategoryID  string      `json:"categoryId"`
-	Price       json.Number `json:"price"`
-	Currency    string      `json:"currency"`
-	Status      string      `json:"status"`
-	Images      []string    `json:"images"`
-	CreatedAt   time.Time   `json:"createdAt"`
-	UpdatedAt   time.Time   `json:"updatedAt"`
-	Deleted     bool        `json:"deleted"`
-}
-
-func viewProduct(p domain.Product) productResponse {
-	return productResponse{ID: p.ID, Slug: p.Slug, Name: p.Name, Description: p.Description, Brand: p.Brand, CategoryID: p.CategoryID,
-		Price: json.Number(p.Price.Amount()), Currency: p.Price.Currency, Status: string(p.Status), Images: append([]string{}, p.Images...),
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, Deleted: p.Deleted}
-}
-
 // productSlice is a keyset page: nextCursor is null on the last one.
 type productSlice struct {
-	Items      []productResponse `json:"items"`
+	Items      []view.Product `json:"items"`
 	NextCursor *string           `json:"nextCursor"`
 }
 
@@ -210,15 +193,15 @@ func (h handlers) products(c fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(paging.Map(page, viewProduct))
+		return c.JSON(paging.Map(page, view.OfProduct))
 	}
 	slice, err := h.catalog.ListProducts(c.Context(), q)
 	if err != nil {
 		return err
 	}
-	out := productSlice{Items: make([]productResponse, 0, len(slice.Items))}
+	out := productSlice{Items: make([]view.Product, 0, len(slice.Items))}
 	for _, p := range slice.Items {
-		out.Items = append(out.Items, viewProduct(p))
+		out.Items = append(out.Items, view.OfProduct(p))
 	}
 	if slice.Next != "" {
 		out.NextCursor = &slice.Next
@@ -231,7 +214,7 @@ func (h handlers) search(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(paging.Map(page, viewProduct))
+	return c.JSON(paging.Map(page, view.OfProduct))
 }
 
 func (h handlers) product(c fiber.Ctx) error {
@@ -240,7 +223,7 @@ func (h handlers) product(c fiber.Ctx) error {
 	if err != nil {
 		return answer(err, subject{id: id})
 	}
-	return c.JSON(viewProduct(p))
+	return c.JSON(view.OfProduct(p))
 }
 
 func (h handlers) productBySlug(c fiber.Ctx) error {
@@ -249,7 +232,7 @@ func (h handlers) productBySlug(c fiber.Ctx) error {
 	if err != nil {
 		return answer(err, subject{id: slug})
 	}
-	return c.JSON(viewProduct(p))
+	return c.JSON(view.OfProduct(p))
 }
 
 func (h handlers) createProduct(c fiber.Ctx, who app.Caller) error {
@@ -261,7 +244,7 @@ func (h handlers) createProduct(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err, subject{id: req.CategoryID})
 	}
-	return c.Status(http.StatusCreated).JSON(viewProduct(p))
+	return c.Status(http.StatusCreated).JSON(view.OfProduct(p))
 }
 
 func (h handlers) replaceProduct(c fiber.Ctx, who app.Caller) error {
@@ -277,7 +260,7 @@ func (h handlers) replaceProduct(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err, subject{id: id})
 	}
-	return c.JSON(viewProduct(p))
+	return c.JSON(view.OfProduct(p))
 }
 
 func (h handlers) deleteProduct(c fiber.Ctx, who app.Caller) error {
@@ -299,31 +282,15 @@ func (r variantRequest) fields() domain.VariantFields {
 	return domain.VariantFields{SKU: r.SKU, Color: r.Color, Size: r.Size, AdditionalPrice: priceText(r.AdditionalPrice)}
 }
 
-type variantResponse struct {
-	ID              string      `json:"id"`
-	ProductID       string      `json:"productId"`
-	SKU             string      `json:"sku"`
-	Color           string      `json:"color"`
-	Size            string      `json:"size"`
-	AdditionalPrice json.Number `json:"additionalPrice"`
-	CreatedAt       time.Time   `json:"createdAt"`
-	UpdatedAt       time.Time   `json:"updatedAt"`
-}
-
-func viewVariant(productID string, v domain.Variant) variantResponse {
-	return variantResponse{ID: v.ID, ProductID: productID, SKU: v.SKU, Color: v.Color, Size: v.Size,
-		AdditionalPrice: json.Number(v.AdditionalPrice.Amount()), CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
-}
-
 func (h handlers) variants(c fiber.Ctx) error {
 	id := c.Params("id")
 	list, err := h.catalog.Variants(c.Context(), reader(c), id)
 	if err != nil {
 		return answer(err, subject{id: id})
 	}
-	out := make([]variantResponse, 0, len(list))
+	out := make([]view.Variant, 0, len(list))
 	for _, v := range list {
-		out = append(out, viewVariant(id, v))
+		out = append(out, view.OfVariant(id, v))
 	}
 	return c.JSON(out)
 }
@@ -338,7 +305,7 @@ func (h handlers) addVariant(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err, subject{id: id, name: req.SKU})
 	}
-	return c.Status(http.StatusCreated).JSON(viewVariant(id, v))
+	return c.Status(http.StatusCreated).JSON(view.OfVariant(id, v))
 }
 
 func (h handlers) replaceVariant(c fiber.Ctx, who app.Caller) error {
@@ -351,7 +318,7 @@ func (h handlers) replaceVariant(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err, subject{id: id, variantID: variantID, name: req.SKU})
 	}
-	return c.JSON(viewVariant(id, v))
+	return c.JSON(view.OfVariant(id, v))
 }
 
 func (h handlers) removeVariant(c fiber.Ctx, who app.Caller) error {

@@ -56,11 +56,12 @@ type Store interface {
 	Product(ctx context.Context, id string) (p domain.Product, etag string, found bool, err error)
 	ProductIDBySlug(ctx context.Context, slug string) (id string, found bool, err error)
 	// CreateProduct stores a new product and claims its slug; ErrConflict
-	// when the slug is taken.
-	CreateProduct(ctx context.Context, p domain.Product) error
+	// when the slug is taken. e is published if and only if it commits.
+	CreateProduct(ctx context.Context, p domain.Product, e Event) error
 	// SaveProduct writes p over the version at etag, claiming the SKUs in
-	// claim (ErrConflict if one is taken) and freeing those in release.
-	SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string) error
+	// claim (ErrConflict if one is taken) and freeing those in release; e
+	// is published if and only if it commits.
+	SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string, e Event) error
 	SKUOwner(ctx context.Context, sku string) (productID string, found bool, err error)
 	// CategoryInUse reports whether a product that is not deleted is in
 	// the category.
@@ -77,14 +78,25 @@ type Store interface {
 // losing a race.
 const maxAttempts = 8
 
-// Catalog runs the use cases.
+// Catalog runs the use cases. Reads of one product or category go
+// through a cache (cache.go); writes always read the store, so an ETag they
+// write over is never a cached one.
 type Catalog struct {
 	Store Store
 	Now   func() time.Time
+
+	products     *cached[domain.Product]
+	slugs        *cached[string] // slug → product id
+	categories   *cached[domain.Category]
+	categoryList *cached[[]domain.Category]
 }
 
 // New wires a Catalog.
-func New(store Store) *Catalog { return &Catalog{Store: store, Now: time.Now} }
+func New(store Store, cache CacheOptions) *Catalog {
+	return &Catalog{Store: store, Now: time.Now,
+		products: newCached[domain.Product](cache), slugs: newCached[string](cache),
+		categories: newCached[domain.Category](cache), categoryList: newCached[[]domain.Category](cache)}
+}
 
 func (a *Catalog) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }
 
@@ -104,6 +116,7 @@ func (a *Catalog) CreateCategory(ctx context.Context, c Caller, f domain.Categor
 	cat := domain.Category{ID: id, CreatedAt: now}
 	cat.Apply(f, now)
 	err = a.Store.CreateCategory(ctx, cat)
+	a.forgetCategory(id)
 	if errors.Is(err, ErrConflict) {
 		return domain.Category{}, ErrNameTaken // the id is new: only the name can be taken
 	}
@@ -112,7 +125,11 @@ func (a *Catalog) CreateCategory(ctx context.Context, c Caller, f domain.Categor
 
 // Categories lists every category, by name.
 func (a *Catalog) Categories(ctx context.Context) ([]domain.Category, error) {
-	return a.Store.Categories(ctx)
+	list, _, err := a.categoryList.get("", func() ([]domain.Category, bool, error) {
+		list, err := a.Store.Categories(ctx)
+		return list, true, err
+	})
+	return list, err
 }
 
 // Category reads one category. An id the service never makes names none.
@@ -120,7 +137,10 @@ func (a *Catalog) Category(ctx context.Context, id string) (domain.Category, err
 	if !ids.Valid(id) {
 		return domain.Category{}, ErrCategoryNotFound
 	}
-	cat, _, found, err := a.Store.Category(ctx, id)
+	cat, found, err := a.categories.get(id, func() (domain.Category, bool, error) {
+		cat, _, found, err := a.Store.Category(ctx, id)
+		return cat, found, err
+	})
 	if err != nil {
 		return domain.Category{}, err
 	}
@@ -128,6 +148,12 @@ func (a *Catalog) Category(ctx context.Context, id string) (domain.Category, err
 		return domain.Category{}, ErrCategoryNotFound
 	}
 	return cat, nil
+}
+
+// forgetCategory drops what a write to category id may have changed.
+func (a *Catalog) forgetCategory(id string) {
+	a.categories.forget(id)
+	a.categoryList.forget("")
 }
 
 // ReplaceCategory sets every field of a category (admins).
@@ -179,6 +205,7 @@ func (a *Catalog) writeCategory(ctx context.Context, id string, fn func(cat doma
 	if !ids.Valid(id) {
 		return ErrCategoryNotFound
 	}
+	defer a.forgetCategory(id)
 	return onLatest(func() (domain.Category, string, bool, error) { return a.Store.Category(ctx, id) }, ErrCategoryNotFound, fn)
 }
 

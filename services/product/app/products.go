@@ -37,7 +37,12 @@ func (a *Catalog) CreateProduct(ctx context.Context, c Caller, f domain.ProductF
 		default:
 			p.Slug = base + "-" + id
 		}
-		err := a.Store.CreateProduct(ctx, p)
+		e, err := a.event(ProductCreated, p, "")
+		if err != nil {
+			return domain.Product{}, err
+		}
+		err = a.Store.CreateProduct(ctx, p, e)
+		a.slugs.forget(p.Slug)
 		if !errors.Is(err, ErrConflict) || try > maxSlugTries {
 			return p, err
 		}
@@ -70,7 +75,10 @@ func (a *Catalog) Product(ctx context.Context, c Caller, id string) (domain.Prod
 	if !ids.Valid(id) {
 		return domain.Product{}, ErrProductNotFound
 	}
-	p, _, found, err := a.Store.Product(ctx, id)
+	p, found, err := a.products.get(id, func() (domain.Product, bool, error) {
+		p, _, found, err := a.Store.Product(ctx, id)
+		return p, found, err
+	})
 	if err != nil {
 		return domain.Product{}, err
 	}
@@ -85,7 +93,7 @@ func (a *Catalog) ProductBySlug(ctx context.Context, c Caller, slug string) (dom
 	if slug == "" || len(slug) > 200 {
 		return domain.Product{}, ErrProductNotFound
 	}
-	id, found, err := a.Store.ProductIDBySlug(ctx, slug)
+	id, found, err := a.slugs.get(slug, func() (string, bool, error) { return a.Store.ProductIDBySlug(ctx, slug) })
 	if err != nil {
 		return domain.Product{}, err
 	}
@@ -106,7 +114,7 @@ func (a *Catalog) ReplaceProduct(ctx context.Context, c Caller, id string, f dom
 	err = a.writeProduct(ctx, id, func(p domain.Product, etag string) error {
 		p.Apply(f, price, a.now())
 		saved = p
-		return a.Store.SaveProduct(ctx, p, etag, nil, nil)
+		return a.save(ctx, p, etag, nil, nil, ProductUpdated, "")
 	})
 	return saved, err
 }
@@ -122,8 +130,18 @@ func (a *Catalog) DeleteProduct(ctx context.Context, c Caller, id string) error 
 		for _, v := range p.Variants {
 			skus = append(skus, v.SKU)
 		}
-		return a.Store.SaveProduct(ctx, p, etag, nil, skus) // its SKUs are free again
+		return a.save(ctx, p, etag, nil, skus, ProductDeleted, "") // its SKUs are free again
 	})
+}
+
+// save writes p over the version at etag (Store.SaveProduct) with the
+// event that tells of it.
+func (a *Catalog) save(ctx context.Context, p domain.Product, etag string, claim, release []string, t EventType, variantID string) error {
+	e, err := a.event(t, p, variantID)
+	if err != nil {
+		return err
+	}
+	return a.Store.SaveProduct(ctx, p, etag, claim, release, e)
 }
 
 // writeProduct runs fn on the current version of a product that is not
@@ -132,6 +150,7 @@ func (a *Catalog) writeProduct(ctx context.Context, id string, fn func(p domain.
 	if !ids.Valid(id) {
 		return ErrProductNotFound
 	}
+	defer a.products.forget(id)
 	return onLatest(func() (domain.Product, string, bool, error) {
 		p, etag, found, err := a.Store.Product(ctx, id)
 		return p, etag, found && !p.Deleted, err

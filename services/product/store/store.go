@@ -12,7 +12,9 @@
 //	                        when the variant or its product is deleted
 //
 // Every write is one Dapr transaction, so a category and its name claim
-// change together. Lists are SQL over the same rows (readmodel.go).
+// change together. Product writes go through the outbox component over the
+// same table, so their event is published if and only if they commit
+// (events.go). Lists are SQL over the same rows (readmodel.go).
 package store
 
 import (
@@ -30,12 +32,16 @@ import (
 
 // Store implements app.Store on a Dapr state store.
 type Store struct {
-	state *statestore.Store
+	state  *statestore.Store
+	outbox *statestore.Store // the same rows; every transaction publishes
 	*ReadModel
 }
 
-// New wraps the state store and its read model.
-func New(state *statestore.Store, rm *ReadModel) *Store { return &Store{state: state, ReadModel: rm} }
+// New wraps the plain and the outbox component of one table, and its read
+// model.
+func New(state, outbox *statestore.Store, rm *ReadModel) *Store {
+	return &Store{state: state, outbox: outbox, ReadModel: rm}
+}
 
 var _ app.Store = (*Store)(nil)
 
@@ -131,16 +137,17 @@ func (s *Store) ProductIDBySlug(ctx context.Context, slug string) (string, bool,
 }
 
 // CreateProduct stores a new product and claims its slug.
-func (s *Store) CreateProduct(ctx context.Context, p domain.Product) error {
-	return conflict(s.state.Transact(ctx,
+func (s *Store) CreateProduct(ctx context.Context, p domain.Product, e app.Event) error {
+	return conflict(s.outbox.Transact(ctx,
 		statestore.Op{Key: slugKey(p.Slug), Value: slugClaim{ProductID: p.ID}, Create: true},
 		statestore.Op{Key: productKey(p.ID), Value: toDocument(p), Create: true},
+		announce(p.ID, e),
 	))
 }
 
 // SaveProduct writes p over the version at etag, claiming the SKUs in claim
 // and freeing those in release, in one transaction.
-func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string) error {
+func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string, e app.Event) error {
 	ops := []statestore.Op{{Key: productKey(p.ID), Value: toDocument(p), ETag: etag}}
 	for _, sku := range claim {
 		ops = append(ops, statestore.Op{Key: skuKey(sku), Value: slugClaim{ProductID: p.ID}, Create: true})
@@ -148,7 +155,8 @@ func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, 
 	for _, sku := range release {
 		ops = append(ops, statestore.Op{Key: skuKey(sku)})
 	}
-	return conflict(s.state.Transact(ctx, ops...))
+	ops = append(ops, announce(p.ID, e))
+	return conflict(s.outbox.Transact(ctx, ops...))
 }
 
 // SKUOwner is the id of the product whose variant holds sku.

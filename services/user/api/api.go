@@ -217,23 +217,12 @@ func setETag(c fiber.Ctx, etag string) {
 // ifMatch reads If-Match: a list of entity tags, or "*". Weak tags never
 // match (If-Match compares strongly, RFC 9110 §13.1.1).
 func ifMatch(c fiber.Ctx) app.Precondition {
-	header := strings.TrimSpace(c.Get(fiber.HeaderIfMatch))
-	if header == "" {
-		return nil
-	}
 	var tags app.Precondition
-	for tag := range strings.SplitSeq(header, ",") {
-		tag = strings.TrimSpace(tag)
-		switch {
-		case tag == "*":
-			tags = append(tags, "*")
-		case len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"':
-			tags = append(tags, tag[1:len(tag)-1])
-		default:
-			// A weak or malformed tag still says "only that version": it
-			// matches none, rather than being ignored.
-			tags = append(tags, "\x00unmatchable")
+	for _, t := range web.EntityTags(c.Get(fiber.HeaderIfMatch)) {
+		if strings.HasPrefix(t, "W/") {
+			t = "\x00unmatchable" // a weak tag says "only that version": it matches none
 		}
+		tags = append(tags, t)
 	}
 	return tags
 }

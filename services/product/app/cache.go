@@ -1,0 +1,92 @@
+package app
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+)
+
+// CacheOptions size the read cache. Every entry lives at most TTL, which
+// is the bound on how stale a read can be after a write on another
+// replica; a replica's own writes drop what they change at once. A TTL of
+// zero turns caching off.
+type CacheOptions struct {
+	TTL  time.Duration
+	Size int // entries per kind (products, categories, slugs)
+}
+
+// cached keeps recent reads of one kind, absences included (an id that
+// names nothing is as cheap to ask again). Concurrent misses of one key
+// share one load.
+//
+// A load that began before a write must not put the old value back after
+// the write dropped it: every forget moves the epoch on, and a load stores
+// its result, and shares it, only within the epoch it began in.
+type cached[V any] struct {
+	entries *expirable.LRU[string, entry[V]]
+	flight  singleflight.Group
+
+	mu    sync.Mutex // orders a load's store against a forget
+	epoch uint64
+}
+
+type entry[V any] struct {
+	value V
+	found bool
+}
+
+func newCached[V any](o CacheOptions) *cached[V] {
+	if o.TTL <= 0 {
+		return &cached[V]{}
+	}
+	return &cached[V]{entries: expirable.NewLRU[string, entry[V]](max(o.Size, 1), nil, o.TTL)}
+}
+
+// get is key's value: remembered, or from load. Values are shared between
+// readers; never modify one.
+func (c *cached[V]) get(key string, load func() (V, bool, error)) (V, bool, error) {
+	if c.entries == nil {
+		return load()
+	}
+	if e, ok := c.entries.Get(key); ok {
+		return e.value, e.found, nil
+	}
+	c.mu.Lock()
+	epoch := c.epoch
+	c.mu.Unlock()
+	v, err, _ := c.flight.Do(strconv.FormatUint(epoch, 10)+"/"+key, func() (any, error) {
+		value, found, err := load()
+		if err != nil {
+			return nil, err
+		}
+		e := entry[V]{value, found}
+		c.mu.Lock()
+		if c.epoch == epoch {
+			c.entries.Add(key, e)
+		}
+		c.mu.Unlock()
+		return e, nil
+	})
+	if err != nil {
+		var zero V
+		return zero, false, err
+	}
+	e := v.(entry[V])
+	return e.value, e.found, nil
+}
+
+// forget drops keys after a write to them.
+func (c *cached[V]) forget(keys ...string) {
+	if c.entries == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for _, k := range keys {
+		c.entries.Remove(k)
+	}
+}
