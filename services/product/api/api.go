@@ -177,7 +177,7 @@ func priceText(raw json.RawMessage) string {
 // productSlice is a keyset page: nextCursor is null on the last one.
 type productSlice struct {
 	Items      []view.Product `json:"items"`
-	NextCursor *string           `json:"nextCursor"`
+	NextCursor *string        `json:"nextCursor"`
 }
 
 func (h handlers) products(c fiber.Ctx) error {
