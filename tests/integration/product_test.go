@@ -487,4 +487,51 @@ func TestProductSearch(t *testing.T) {
 		assert.Contains(t, string(a.body), "Query parameter must not be empty", query)
 	}
 	assert.Equal(t, http.StatusBadRequest, anonymous(t, env, http.MethodGet, "/products/search?query=a&size=0", "").status)
+
+	t.Run("with a cursor: the same order, one page at a time, stable while products are added", func(t *testing.T) {
+		for i := range 5 {
+			newProduct(fmt.Sprintf("Headphones %d", i), "Sony", "", "ACTIVE")
+		}
+		a := anonymous(t, env, http.MethodGet, "/products/search?query=head&size=100", "")
+		var want []string
+		for _, p := range decode[struct{ Content []product }](t, a).Content {
+			want = append(want, p.ID)
+		}
+		require.Len(t, want, 7)
+		var got []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			require.Less(t, pages, 10, "the cursor ends")
+			a := anonymous(t, env, http.MethodGet, "/products/search?query=head&limit=2"+cursor, "")
+			require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+			page := decode[struct {
+				Items      []product
+				NextCursor *string
+			}](t, a)
+			for _, p := range page.Items {
+				got = append(got, p.ID)
+			}
+			if pages == 0 {
+				newProduct("Headphones late", "Sony", "Pairs with headphones", "ACTIVE") // ranks last: after every page already read
+			}
+			if page.NextCursor == nil {
+				break
+			}
+			cursor = "&cursor=" + *page.NextCursor
+		}
+		assert.Equal(t, want, got[:len(want)], "best first, no repeats, none skipped")
+		for _, bad := range []string{"&cursor=nope", "&cursor=" + listCursor(t, env), "&limit=101", "&limit=2&page=1"} {
+			assert.Equal(t, http.StatusBadRequest, anonymous(t, env, http.MethodGet, "/products/search?query=head"+bad, "").status, bad)
+		}
+	})
+}
+
+// listCursor is a cursor the listing gave: not one a search accepts.
+func listCursor(t *testing.T, env *testenv.Env) string {
+	t.Helper()
+	a := anonymous(t, env, http.MethodGet, "/products?limit=1", "")
+	require.Equal(t, http.StatusOK, a.status)
+	next := decode[struct{ NextCursor *string }](t, a).NextCursor
+	require.NotNil(t, next)
+	return *next
 }

@@ -199,6 +199,10 @@ func (h handlers) products(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	return c.JSON(viewSlice(slice))
+}
+
+func viewSlice(slice app.ProductSlice) productSlice {
 	out := productSlice{Items: make([]view.Product, 0, len(slice.Items))}
 	for _, p := range slice.Items {
 		out.Items = append(out.Items, view.OfProduct(p))
@@ -206,15 +210,27 @@ func (h handlers) products(c fiber.Ctx) error {
 	if slice.Next != "" {
 		out.NextCursor = &slice.Next
 	}
-	return c.JSON(out)
+	return out
 }
 
 func (h handlers) search(c fiber.Ctx) error {
-	page, err := h.catalog.Search(c.Context(), reader(c), c.Query("query"), c.Query("page"), c.Query("size"))
+	q, err := app.SearchParams{Query: c.Query("query"), Limit: c.Query("limit"), Cursor: c.Query("cursor"),
+		Page: c.Query("page"), Size: c.Query("size")}.Search(reader(c))
 	if err != nil {
 		return err
 	}
-	return c.JSON(paging.Map(page, view.OfProduct))
+	if !q.Keyset {
+		page, err := h.catalog.SearchPage(c.Context(), q)
+		if err != nil {
+			return err
+		}
+		return c.JSON(paging.Map(page, view.OfProduct))
+	}
+	slice, err := h.catalog.SearchAfter(c.Context(), q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(viewSlice(slice))
 }
 
 func (h handlers) product(c fiber.Ctx) error {

@@ -72,6 +72,9 @@ type Store interface {
 	// ProductsPage is page q.Page in q's order, and how many match.
 	ProductsPage(ctx context.Context, q ProductQuery) ([]domain.Product, int, error)
 	SearchProducts(ctx context.Context, q SearchQuery) ([]domain.Product, int, error)
+	// SearchProductsAfter is up to q.Limit matches after q.After, best
+	// first, and the cursor of the last one when more follow.
+	SearchProductsAfter(ctx context.Context, q SearchQuery) ([]domain.Product, *Cursor, error)
 }
 
 // maxAttempts bounds how often a write re-reads and re-applies itself after

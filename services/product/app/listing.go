@@ -98,30 +98,36 @@ func (p ProductParams) Query(c Caller) (ProductQuery, error) {
 	}
 	q.SortBy, q.Desc = strings.TrimPrefix(sort, "-"), strings.HasPrefix(sort, "-")
 
-	keyset, paged := p.Limit != "" || p.Cursor != "", p.Page != "" || p.Size != ""
+	q.Keyset, q.Limit, q.After, q.Page = pageStyle(p.Limit, p.Cursor, p.Page, p.Size, sort, errs)
+	return q, errs.Err()
+}
+
+// pageStyle reads the two pagination styles' parameters: limit and cursor
+// (keyset; a cursor must be one that sort gave), or page and size.
+func pageStyle(limit, cursor, page, size, sort string, errs validation.Errors) (keyset bool, n int, after *Cursor, pr paging.Request) {
+	keyset, paged := limit != "" || cursor != "", page != "" || size != ""
 	switch {
 	case keyset && paged:
 		errs.Add("cursor", "use limit and cursor, or page and size, not both")
 	case keyset:
-		q.Keyset, q.Limit = true, DefaultLimit
-		if p.Limit != "" {
-			n, err := strconv.Atoi(p.Limit)
-			if err != nil || n < 1 || n > MaxLimit {
+		n = DefaultLimit
+		if limit != "" {
+			v, err := strconv.Atoi(limit)
+			if err != nil || v < 1 || v > MaxLimit {
 				errs.Add("limit", "limit must be an integer between 1 and 100")
 			}
-			q.Limit = n
+			n = v
 		}
-		if p.Cursor != "" {
-			cur, ok := decodeCursor(p.Cursor)
+		if cursor != "" {
+			cur, ok := decodeCursor(cursor)
 			if !ok || cur.Sort != sort {
 				errs.Add("cursor", "cursor is not one this listing gave (with this sort)")
 			}
-			q.After = &cur
+			after = &cur
 		}
-	default:
-		q.Page = paging.Parse(p.Page, p.Size, errs)
+		return true, n, after, pr
 	}
-	return q, errs.Err()
+	return false, 0, nil, paging.Parse(page, size, errs)
 }
 
 func decodeCursor(token string) (Cursor, bool) {
@@ -133,8 +139,13 @@ func decodeCursor(token string) (Cursor, bool) {
 	if json.Unmarshal(raw, &c) != nil || c.Key == "" || !validation.Printable(c.Value) || !validation.Printable(c.Key) {
 		return Cursor{}, false
 	}
-	if c.Sort == "price" || c.Sort == "-price" {
+	switch c.Sort {
+	case "price", "-price":
 		if !amountPattern.MatchString(c.Value) {
+			return Cursor{}, false
+		}
+	case searchSort:
+		if _, err := strconv.ParseFloat(c.Value, 32); err != nil {
 			return Cursor{}, false
 		}
 	}

@@ -13,6 +13,16 @@ import (
 // maxSearchTerms bounds a query's work.
 const maxSearchTerms = 8
 
+// searchSort is a search cursor's sort: best first (rank, then key).
+const searchSort = "rank"
+
+// SearchParams are a search's query parameters as the client sent them.
+type SearchParams struct {
+	Query         string
+	Limit, Cursor string // keyset style
+	Page, Size    string // page style
+}
+
 // SearchQuery is one page of a search.
 type SearchQuery struct {
 	// TSQuery is the terms as a PostgreSQL tsquery: each a prefix, all
@@ -20,14 +30,21 @@ type SearchQuery struct {
 	// no client text is ever tsquery syntax.
 	TSQuery  string
 	Statuses []domain.Status
-	Page     paging.Request
+	// Keyset style: Limit items after After (its Value a rank), else Page.
+	Keyset bool
+	Limit  int
+	After  *Cursor
+	Page   paging.Request
 }
 
-// Search is a page of the products shown to c that match every word of
-// query (each as a prefix: "head" finds "headphones"), best first.
-func (a *Catalog) Search(ctx context.Context, c Caller, query, page, size string) (paging.Page[domain.Product], error) {
+// Search reads p as reader c may ask it: the products shown to c that
+// match every word of the query (each as a prefix: "head" finds
+// "headphones"), best first.
+func (p SearchParams) Search(c Caller) (SearchQuery, error) {
+	query := p.Query
 	errs := validation.Errors{}
-	q := SearchQuery{Page: paging.Parse(page, size, errs), Statuses: []domain.Status{domain.Active, domain.OutOfStock}}
+	q := SearchQuery{Statuses: []domain.Status{domain.Active, domain.OutOfStock}}
+	q.Keyset, q.Limit, q.After, q.Page = pageStyle(p.Limit, p.Cursor, p.Page, p.Size, searchSort, errs)
 	if c.Role == RoleAdmin {
 		q.Statuses = domain.Statuses
 	}
@@ -41,12 +58,27 @@ func (a *Catalog) Search(ctx context.Context, c Caller, query, page, size string
 		terms = terms[:maxSearchTerms]
 	}
 	if err := errs.Err(); err != nil {
-		return paging.Page[domain.Product]{}, err
+		return SearchQuery{}, err
 	}
 	for i, t := range terms {
 		terms[i] = t + ":*"
 	}
 	q.TSQuery = strings.Join(terms, " & ")
+	return q, nil
+}
+
+// SearchPage is a search in page style.
+func (a *Catalog) SearchPage(ctx context.Context, q SearchQuery) (paging.Page[domain.Product], error) {
 	items, total, err := a.Store.SearchProducts(ctx, q)
 	return paging.Of(q.Page, items, total), err
+}
+
+// SearchAfter is a search in keyset style.
+func (a *Catalog) SearchAfter(ctx context.Context, q SearchQuery) (ProductSlice, error) {
+	items, last, err := a.Store.SearchProductsAfter(ctx, q)
+	if err != nil || last == nil {
+		return ProductSlice{Items: items}, err
+	}
+	last.Sort = searchSort
+	return ProductSlice{Items: items, Next: last.Encode()}, nil
 }

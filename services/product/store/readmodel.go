@@ -39,18 +39,13 @@ const searchVector = `setweight(to_tsvector('simple', coalesce(value->>'name', '
 // SearchProducts is page q of the products shown to q's reader that match
 // every term (each as a prefix), best first, and how many match.
 func (m *ReadModel) SearchProducts(ctx context.Context, q app.SearchQuery) ([]domain.Product, int, error) {
-	statuses := make([]string, 0, len(q.Statuses))
-	for _, st := range q.Statuses {
-		statuses = append(statuses, string(st))
-	}
-	where := `WHERE ` + m.liveProducts() + ` AND value->>'status' = ANY($1) AND (` + searchVector + `) @@ to_tsquery('simple', $2)`
+	where, args := m.searchWhere(q)
 	batch := &pgx.Batch{}
 	var total int
-	batch.Queue(`SELECT count(*) FROM `+readmodel.Table+` `+where, statuses, q.TSQuery).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	batch.Queue(`SELECT count(*) FROM `+readmodel.Table+` WHERE `+where, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
 	var items []domain.Product
-	batch.Queue(`SELECT value FROM `+readmodel.Table+` `+where+`
-		ORDER BY ts_rank(`+searchVector+`, to_tsquery('simple', $2)) DESC, key LIMIT $3 OFFSET $4`,
-		statuses, q.TSQuery, q.Page.Size, q.Page.Offset()).Query(func(rows pgx.Rows) (err error) {
+	batch.Queue(`SELECT value FROM `+readmodel.Table+` WHERE `+where+` ORDER BY `+searchRank+` DESC, key LIMIT $3 OFFSET $4`,
+		append(args, q.Page.Size, q.Page.Offset())...).Query(func(rows pgx.Rows) (err error) {
 		items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
 		return err
 	})
@@ -58,6 +53,40 @@ func (m *ReadModel) SearchProducts(ctx context.Context, q app.SearchQuery) ([]do
 		return nil, 0, fmt.Errorf("search products: %w", err)
 	}
 	return items, total, nil
+}
+
+// SearchProductsAfter is up to q.Limit matches after q.After, best first:
+// a keyset page over (rank, key). Every match is ranked either way (a rank
+// belongs to the query, so no index orders by it), but no offset is walked
+// and a page stays put while products are added.
+func (m *ReadModel) SearchProductsAfter(ctx context.Context, q app.SearchQuery) ([]domain.Product, *app.Cursor, error) {
+	where, args := m.searchWhere(q)
+	after := ""
+	if q.After != nil {
+		args = append(args, q.After.Value, q.After.Key)
+		after = ` WHERE rank < $3::real OR (rank = $3::real AND key > $4)`
+	}
+	args = append(args, q.Limit+1)
+	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT value, rank::text, key FROM (SELECT value, key, %s AS rank FROM %s WHERE %s) matches%s
+		ORDER BY rank DESC, key LIMIT $%d`, searchRank, readmodel.Table, where, after, len(args)), args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search products: %w", err)
+	}
+	return keysetPage(rows, q.Limit)
+}
+
+// searchRank is a match's rank for query $2.
+const searchRank = `ts_rank(` + searchVector + `, to_tsquery('simple', $2))`
+
+// searchWhere is what a search matches: $1 the statuses shown, $2 the
+// tsquery.
+func (m *ReadModel) searchWhere(q app.SearchQuery) (string, []any) {
+	statuses := make([]string, 0, len(q.Statuses))
+	for _, st := range q.Statuses {
+		statuses = append(statuses, string(st))
+	}
+	return m.liveProducts() + ` AND value->>'status' = ANY($1) AND (` + searchVector + `) @@ to_tsquery('simple', $2)`,
+		[]any{statuses, q.TSQuery}
 }
 
 // liveProducts is the predicate of every product index and query: product
@@ -131,6 +160,12 @@ func (m *ReadModel) ProductsAfter(ctx context.Context, q app.ProductQuery) ([]do
 	if err != nil {
 		return nil, nil, fmt.Errorf("list products: %w", err)
 	}
+	return keysetPage(rows, q.Limit)
+}
+
+// keysetPage reads up to limit rows of (product, sort value, key), asked
+// for with LIMIT limit+1: the cursor of the last one when one more exists.
+func keysetPage(rows pgx.Rows, limit int) ([]domain.Product, *app.Cursor, error) {
 	defer rows.Close()
 	items := []domain.Product{}
 	var last *app.Cursor
@@ -138,9 +173,9 @@ func (m *ReadModel) ProductsAfter(ctx context.Context, q app.ProductQuery) ([]do
 		var p domain.Product
 		var value, key string
 		if err := rows.Scan(&p, &value, &key); err != nil {
-			return nil, nil, fmt.Errorf("list products: %w", err)
+			return nil, nil, fmt.Errorf("keyset page: %w", err)
 		}
-		if len(items) == q.Limit {
+		if len(items) == limit {
 			return items, last, nil // one more exists: the page ends at last
 		}
 		items = append(items, p)
