@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr deps run stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users clean
+.PHONY: build dapr deps run stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean
 
 ## build: every program into bin/
 build:
@@ -61,7 +61,7 @@ integration: dapr deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
 ## bench: every benchmark (see docs/benchmarks.md)
-bench: bench-go bench-gateway bench-auth bench-users
+bench: bench-go bench-gateway bench-auth bench-users bench-product
 
 ## bench-go: Go micro-benchmarks (argon2id verify: the CPU of one login)
 bench-go:
@@ -79,6 +79,10 @@ bench-auth: build dapr deps
 ## bench-users: the admin listing over 100,000 profiles through the gateway
 bench-users: build dapr deps
 	$(GO) run ./tools/bench users -out docs/bench/users.md
+
+## bench-product: catalog reads over 100,000 products, at the service and through the gateway
+bench-product: build dapr deps
+	$(GO) run ./tools/bench product -out docs/bench/product.md
 
 clean:
 	rm -rf $(BIN)/gateway $(BIN)/auth $(BIN)/user $(BIN)/product $(BIN)/inventory $(BIN)/stack $(BIN)/echoapp .run

@@ -5,6 +5,7 @@
 //	go run ./tools/bench gateway -out docs/bench/gateway.md   (make bench-gateway)
 //	go run ./tools/bench auth -out docs/bench/auth.md         (make bench-auth)
 //	go run ./tools/bench users -out docs/bench/users.md       (make bench-users)
+//	go run ./tools/bench product -out docs/bench/product.md   (make bench-product)
 //
 // gateway (gateway.go) measures what the gateway adds: one service endpoint
 // of an echo app, called direct, through its own sidecar, and through the
@@ -27,12 +28,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth, "users": runUsers}
+	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth, "users": runUsers, "product": runProduct}
 	var err error
 	if bench, ok := benches[firstArg(os.Args)]; ok {
 		err = bench(ctx, os.Args[2:], os.Stdout)
 	} else {
-		err = fmt.Errorf("usage: bench gateway|auth|users [flags]")
+		err = fmt.Errorf("usage: bench gateway|auth|users|product [flags]")
 	}
 	stop()
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -20,13 +20,16 @@ type CacheOptions struct {
 
 // cached keeps recent reads of one kind, absences included (an id that
 // names nothing is as cheap to ask again). Concurrent misses of one key
-// share one load.
+// share one load. Expiry is checked on read: golang-lru's own expirable
+// cache crashes when a key is added again (hashicorp/golang-lru#181, open
+// in v2.0.7), which is exactly what a cache refilled after expiry does.
 //
 // A load that began before a write must not put the old value back after
 // the write dropped it: every forget moves the epoch on, and a load stores
 // its result, and shares it, only within the epoch it began in.
 type cached[V any] struct {
-	entries *expirable.LRU[string, entry[V]]
+	entries *lru.Cache[string, entry[V]]
+	ttl     time.Duration
 	flight  singleflight.Group
 
 	mu    sync.Mutex // orders a load's store against a forget
@@ -34,15 +37,20 @@ type cached[V any] struct {
 }
 
 type entry[V any] struct {
-	value V
-	found bool
+	value   V
+	found   bool
+	expires time.Time
 }
 
 func newCached[V any](o CacheOptions) *cached[V] {
 	if o.TTL <= 0 {
 		return &cached[V]{}
 	}
-	return &cached[V]{entries: expirable.NewLRU[string, entry[V]](max(o.Size, 1), nil, o.TTL)}
+	entries, err := lru.New[string, entry[V]](max(o.Size, 1))
+	if err != nil {
+		panic(err) // only for a size below 1
+	}
+	return &cached[V]{entries: entries, ttl: o.TTL}
 }
 
 // get is key's value: remembered, or from load. Values are shared between
@@ -51,7 +59,7 @@ func (c *cached[V]) get(key string, load func() (V, bool, error)) (V, bool, erro
 	if c.entries == nil {
 		return load()
 	}
-	if e, ok := c.entries.Get(key); ok {
+	if e, ok := c.entries.Get(key); ok && time.Now().Before(e.expires) {
 		return e.value, e.found, nil
 	}
 	c.mu.Lock()
@@ -62,7 +70,7 @@ func (c *cached[V]) get(key string, load func() (V, bool, error)) (V, bool, erro
 		if err != nil {
 			return nil, err
 		}
-		e := entry[V]{value, found}
+		e := entry[V]{value: value, found: found, expires: time.Now().Add(c.ttl)}
 		c.mu.Lock()
 		if c.epoch == epoch {
 			c.entries.Add(key, e)

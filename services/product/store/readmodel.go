@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -39,13 +40,12 @@ const searchVector = `setweight(to_tsvector('simple', coalesce(value->>'name', '
 // SearchProducts is page q of the products shown to q's reader that match
 // every term (each as a prefix), best first, and how many match.
 func (m *ReadModel) SearchProducts(ctx context.Context, q app.SearchQuery) ([]domain.Product, int, error) {
-	where, args := m.searchWhere(q)
+	count, page := m.searchPage(q)
 	batch := &pgx.Batch{}
 	var total int
-	batch.Queue(`SELECT count(*) FROM `+readmodel.Table+` WHERE `+where, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	batch.Queue(count.sql, count.args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
 	var items []domain.Product
-	batch.Queue(`SELECT value FROM `+readmodel.Table+` WHERE `+where+` ORDER BY `+searchRank+` DESC, key LIMIT $3 OFFSET $4`,
-		append(args, q.Page.Size, q.Page.Offset())...).Query(func(rows pgx.Rows) (err error) {
+	batch.Queue(page.sql, page.args...).Query(func(rows pgx.Rows) (err error) {
 		items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
 		return err
 	})
@@ -55,11 +55,28 @@ func (m *ReadModel) SearchProducts(ctx context.Context, q app.SearchQuery) ([]do
 	return items, total, nil
 }
 
+// searchPage is how many match q, and q's page.
+func (m *ReadModel) searchPage(q app.SearchQuery) (count, page statement) {
+	where, args := m.searchWhere(q)
+	return statement{`SELECT count(*) FROM ` + readmodel.Table + ` WHERE ` + where, args},
+		statement{`SELECT value FROM ` + readmodel.Table + ` WHERE ` + where + ` ORDER BY ` + searchRank + ` DESC, key LIMIT $3 OFFSET $4`,
+			append(slices.Clip(args), q.Page.Size, q.Page.Offset())}
+}
+
 // SearchProductsAfter is up to q.Limit matches after q.After, best first:
 // a keyset page over (rank, key). Every match is ranked either way (a rank
 // belongs to the query, so no index orders by it), but no offset is walked
 // and a page stays put while products are added.
 func (m *ReadModel) SearchProductsAfter(ctx context.Context, q app.SearchQuery) ([]domain.Product, *app.Cursor, error) {
+	st := m.searchAfter(q)
+	rows, err := m.db.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("search products: %w", err)
+	}
+	return keysetPage(rows, q.Limit)
+}
+
+func (m *ReadModel) searchAfter(q app.SearchQuery) statement {
 	where, args := m.searchWhere(q)
 	after := ""
 	if q.After != nil {
@@ -67,12 +84,44 @@ func (m *ReadModel) SearchProductsAfter(ctx context.Context, q app.SearchQuery) 
 		after = ` WHERE rank < $3::real OR (rank = $3::real AND key > $4)`
 	}
 	args = append(args, q.Limit+1)
-	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT value, rank::text, key FROM (SELECT value, key, %s AS rank FROM %s WHERE %s) matches%s
-		ORDER BY rank DESC, key LIMIT $%d`, searchRank, readmodel.Table, where, after, len(args)), args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("search products: %w", err)
+	return statement{fmt.Sprintf(`SELECT value, rank::text, key FROM (SELECT value, key, %s AS rank FROM %s WHERE %s) matches%s
+		ORDER BY rank DESC, key LIMIT $%d`, searchRank, readmodel.Table, where, after, len(args)), args}
+}
+
+// ListingPlans and SearchPlans are PostgreSQL's plans (EXPLAIN ANALYZE,
+// BUFFERS) of the queries a listing or a search runs, by what each does:
+// for benchmarks, and for an operator asking why a page is slow.
+func (m *ReadModel) ListingPlans(ctx context.Context, q app.ProductQuery) (map[string]string, error) {
+	if q.Keyset {
+		return m.explain(ctx, map[string]statement{"page": m.productsAfter(q)})
 	}
-	return keysetPage(rows, q.Limit)
+	count, page := m.productsPage(q)
+	return m.explain(ctx, map[string]statement{"count": count, "page": page})
+}
+
+// SearchPlans: see ListingPlans.
+func (m *ReadModel) SearchPlans(ctx context.Context, q app.SearchQuery) (map[string]string, error) {
+	if q.Keyset {
+		return m.explain(ctx, map[string]statement{"page": m.searchAfter(q)})
+	}
+	count, page := m.searchPage(q)
+	return m.explain(ctx, map[string]statement{"count": count, "page": page})
+}
+
+func (m *ReadModel) explain(ctx context.Context, statements map[string]statement) (map[string]string, error) {
+	plans := map[string]string{}
+	for name, st := range statements {
+		rows, err := m.db.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+st.sql, st.args...)
+		if err != nil {
+			return nil, fmt.Errorf("explain %s: %w", name, err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("explain %s: %w", name, err)
+		}
+		plans[name] = strings.Join(lines, "\n")
+	}
+	return plans, nil
 }
 
 // searchRank is a match's rank for query $2.
@@ -147,6 +196,21 @@ func direction(q app.ProductQuery) (dir, after string) {
 // ProductsAfter is up to q.Limit products after q.After in q's order: a
 // keyset page (the index is entered at the cursor; no offset is walked).
 func (m *ReadModel) ProductsAfter(ctx context.Context, q app.ProductQuery) ([]domain.Product, *app.Cursor, error) {
+	st := m.productsAfter(q)
+	rows, err := m.db.Query(ctx, st.sql, st.args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list products: %w", err)
+	}
+	return keysetPage(rows, q.Limit)
+}
+
+// statement is one SQL query and its arguments.
+type statement struct {
+	sql  string
+	args []any
+}
+
+func (m *ReadModel) productsAfter(q app.ProductQuery) statement {
 	sort := productSorts[q.SortBy]
 	where, args := m.filters(q)
 	dir, after := direction(q)
@@ -155,12 +219,8 @@ func (m *ReadModel) ProductsAfter(ctx context.Context, q app.ProductQuery) ([]do
 		where += fmt.Sprintf(` AND (%s, key) %s ($%d%s, $%d)`, sort.expr, after, len(args)-1, sort.cast, len(args))
 	}
 	args = append(args, q.Limit+1)
-	rows, err := m.db.Query(ctx, fmt.Sprintf(`SELECT value, %s::text, key FROM %s WHERE %s ORDER BY %s %s, key %s LIMIT $%d`,
-		sort.expr, readmodel.Table, where, sort.expr, dir, dir, len(args)), args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list products: %w", err)
-	}
-	return keysetPage(rows, q.Limit)
+	return statement{fmt.Sprintf(`SELECT value, %s::text, key FROM %s WHERE %s ORDER BY %s %s, key %s LIMIT $%d`,
+		sort.expr, readmodel.Table, where, sort.expr, dir, dir, len(args)), args}
 }
 
 // keysetPage reads up to limit rows of (product, sort value, key), asked
@@ -186,24 +246,30 @@ func keysetPage(rows pgx.Rows, limit int) ([]domain.Product, *app.Cursor, error)
 
 // ProductsPage is page q.Page in q's order, and how many match.
 func (m *ReadModel) ProductsPage(ctx context.Context, q app.ProductQuery) ([]domain.Product, int, error) {
-	sort := productSorts[q.SortBy]
-	where, args := m.filters(q)
-	dir, _ := direction(q)
+	count, page := m.productsPage(q)
 	batch := &pgx.Batch{}
 	var total int
-	batch.Queue(`SELECT count(*) FROM `+readmodel.Table+` WHERE `+where, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
+	batch.Queue(count.sql, count.args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
 	var items []domain.Product
-	n := len(args)
-	batch.Queue(fmt.Sprintf(`SELECT value FROM %s WHERE %s ORDER BY %s %s, key %s LIMIT $%d OFFSET $%d`,
-		readmodel.Table, where, sort.expr, dir, dir, n+1, n+2), append(args, q.Page.Size, q.Page.Offset())...).
-		Query(func(rows pgx.Rows) (err error) {
-			items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
-			return err
-		})
+	batch.Queue(page.sql, page.args...).Query(func(rows pgx.Rows) (err error) {
+		items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
+		return err
+	})
 	if err := m.db.SendBatch(ctx, batch).Close(); err != nil {
 		return nil, 0, fmt.Errorf("page products: %w", err)
 	}
 	return items, total, nil
+}
+
+// productsPage is how many match q, and q's page.
+func (m *ReadModel) productsPage(q app.ProductQuery) (count, page statement) {
+	sort := productSorts[q.SortBy]
+	where, args := m.filters(q)
+	dir, _ := direction(q)
+	n := len(args)
+	return statement{`SELECT count(*) FROM ` + readmodel.Table + ` WHERE ` + where, args},
+		statement{fmt.Sprintf(`SELECT value FROM %s WHERE %s ORDER BY %s %s, key %s LIMIT $%d OFFSET $%d`, readmodel.Table, where, sort.expr, dir, dir, n+1, n+2),
+			append(slices.Clip(args), q.Page.Size, q.Page.Offset())}
 }
 
 // CategoryInUse reports whether a product that is not deleted is in the

@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
+	"github.com/qeetmart/qeetmart/internal/stack"
+	"github.com/qeetmart/qeetmart/services/product/app"
+	"github.com/qeetmart/qeetmart/services/product/store"
+)
+
+// The product benchmark: the catalog's reads over many products, at the
+// service (its own port, as its sidecar calls it) and through the gateway
+// (both sidecars, mTLS), one request at a time (latency) and 16 at a time
+// (throughput). The products are created through the service's API, with
+// variants, as an admin would.
+
+var (
+	benchBrands = strings.Fields("Sony Bose Apple Samsung JBL Sennheiser Logitech Anker Philips Dell Lenovo Asus Acer Canon Nikon Garmin Fitbit Xiaomi OnePlus Razer")
+	benchAdjs   = strings.Fields("Wireless Compact Pro Ultra Mini Max Smart Portable Classic Studio Sport Lite Prime Air Neo Flex Edge Core Pulse Nova")
+	benchNouns  = strings.Fields("Headphones Speaker Keyboard Mouse Monitor Charger Camera Watch Tablet Laptop Earbuds Router Microphone Webcam Soundbar Projector Drone Gamepad Lamp Backpack")
+)
+
+// catalogAPI calls the product service on one base URL: the service's own
+// port (with its sidecar's token) or the gateway.
+type catalogAPI struct {
+	base   string
+	header http.Header
+	client *http.Client
+}
+
+func (c catalogAPI) do(ctx context.Context, method, path string, body any, admin bool, want int) ([]byte, error) {
+	var r io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		r = strings.NewReader(string(raw))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if admin {
+		req.Header.Set("X-User-Id", "0190f5c2-0000-7000-8000-0000000000ad")
+		req.Header.Set("X-User-Role", app.RoleAdmin)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return nil, fmt.Errorf("%s %s: HTTP %d: %.300s", method, path, resp.StatusCode, raw)
+	}
+	return raw, nil
+}
+
+func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench product", flag.ContinueOnError)
+	out := fs.String("out", "docs/bench/product.md", "report file")
+	products := fs.Int("products", 100_000, "products to seed")
+	duration := fs.Duration("duration", 5*time.Second, "length of each run")
+	keep := fs.Bool("keep", false, "keep the run folder (logs)")
+	deep := fs.Int("deep", 500, "the deep page measured (of 20 products; the listing holds products/5)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := startStack(ctx, []string{"gateway", "product"}, []string{"gateway", "product"}, *keep, stdout, func(o *stack.Options) {
+		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	direct := func() catalogAPI {
+		return catalogAPI{base: fmt.Sprintf("http://127.0.0.1:%d", s.Ports("product").App),
+			header: http.Header{"Dapr-Api-Token": {s.AppAPIToken("product")}}, client: client}
+	}
+	gateway := catalogAPI{base: fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App), client: client}
+
+	seedStart := time.Now()
+	seed, err := seedCatalog(ctx, direct(), *products)
+	if err != nil {
+		return err
+	}
+	seeded := time.Since(seedStart)
+	fmt.Fprintf(stdout, "seeded %d products (%d variants) in %d categories through the product service in %s\n",
+		*products, seed.variants, len(seed.categories), seeded.Round(time.Second))
+
+	conn, err := pgx.Connect(ctx, s.DSN("product"))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "VACUUM ANALYZE state"); err != nil {
+		return err
+	}
+
+	category := seed.categories[0]
+	listing := "categoryId=" + category + "&sort=price"
+	deepCursor, err := cursorAt(ctx, direct(), "/products?"+listing+"&limit=20", *deep)
+	if err != nil {
+		return err
+	}
+	search := "query=wireless%20head"
+	shown := seed.shown()
+	hot := shown[:100]
+	scenarios := []productScenario{
+		{name: "GET /products/{id}, cached (100 hot ids)", path: func(i int) string { return "/products/" + hot[i%len(hot)] }},
+		{name: "filtered sorted page, cursor, page 1", path: fixed("/products?" + listing + "&limit=20")},
+		{name: fmt.Sprintf("filtered sorted page, cursor, page %d", *deep), path: fixed("/products?" + listing + "&limit=20&cursor=" + deepCursor)},
+		{name: "filtered sorted page, offset, page 1", path: fixed("/products?" + listing + "&size=20&page=0")},
+		{name: fmt.Sprintf("filtered sorted page, offset, page %d", *deep), path: fixed(fmt.Sprintf("/products?%s&size=20&page=%d", listing, *deep-1))},
+		{name: "search `wireless head`, cursor, page 1", path: fixed("/products/search?" + search + "&limit=20")},
+		{name: "search `wireless head`, offset, page 1", path: fixed("/products/search?" + search + "&size=20&page=0")},
+	}
+	var results []productResult
+	measure := func(sc productScenario) error {
+		for _, target := range []struct {
+			name string
+			api  catalogAPI
+		}{{"service", direct()}, {"gateway", gateway}} {
+			for _, workers := range []int{1, 16} {
+				r, err := measureProduct(ctx, s, target.api, sc, workers, *duration)
+				if err != nil {
+					return fmt.Errorf("%s via %s: %w", sc.name, target.name, err)
+				}
+				r.via = target.name
+				fmt.Fprintln(stdout, r.line())
+				results = append(results, r)
+			}
+		}
+		return nil
+	}
+	for _, sc := range scenarios {
+		if err := measure(sc); err != nil {
+			return err
+		}
+	}
+
+	// Uncached: the same service with its cache off (PRODUCT_CACHE_TTL=0),
+	// random ids over the whole catalog.
+	if err := s.StopApp("product"); err != nil {
+		return err
+	}
+	s.SetEnv("product", "PRODUCT_CACHE_TTL=0")
+	if err := s.StartApp("product"); err != nil {
+		return err
+	}
+	readyCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	err = s.WaitAppReady(readyCtx, "product")
+	cancel()
+	if err != nil {
+		return err
+	}
+	a, d := s.PIDs("product")
+	s.procs["product"], s.procs["product daprd"] = a, d
+	uncached := productScenario{name: "GET /products/{id}, uncached (cache off, random ids)", path: func(int) string { return "/products/" + shown[rand.IntN(len(shown))] }}
+	if err := measure(uncached); err != nil {
+		return err
+	}
+
+	plans, err := catalogPlans(ctx, s, listing, deepCursor, *deep, search)
+	if err != nil {
+		return err
+	}
+	return writeProductReport(*out, *products, seed, seeded, results, plans, *duration)
+}
+
+type productScenario struct {
+	name string
+	path func(i int) string
+}
+
+func fixed(path string) func(int) string { return func(int) string { return path } }
+
+type productResult struct {
+	loadResult
+	via string
+}
+
+func (r productResult) line() string {
+	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %s | %s |", r.scenario, r.via, r.workers, float64(r.ok)/r.elapsed.Seconds(),
+		ms(r.quantile(0.5)), ms(r.quantile(0.99)), perRequest(r.loadResult, "product"), perRequest(r.loadResult, "product daprd"))
+}
+
+func measureProduct(ctx context.Context, s *benchStack, api catalogAPI, sc productScenario, workers int, d time.Duration) (productResult, error) {
+	step := func(ctx context.Context, w, i int) error {
+		_, err := api.do(ctx, http.MethodGet, sc.path(w*1_000_003+i), nil, false, http.StatusOK)
+		return err
+	}
+	closedLoop(ctx, workers, time.Second, step) // warm: connections, caches
+	before := s.procs.snapshot()
+	r := closedLoop(ctx, workers, d, step)
+	after := s.procs.snapshot()
+	if ctx.Err() != nil {
+		return productResult{}, ctx.Err()
+	}
+	if r.ok == 0 || r.fails > 0 {
+		_, err := api.do(ctx, http.MethodGet, sc.path(0), nil, false, http.StatusOK)
+		return productResult{}, fmt.Errorf("%d of %d failed: %v", r.fails, r.ok+r.fails, err)
+	}
+	r.scenario, r.cpu = sc.name, map[string]time.Duration{}
+	for name := range after {
+		r.cpu[name] = after[name] - before[name]
+	}
+	return productResult{loadResult: r}, nil
+}
+
+type catalogSeed struct {
+	categories []string
+	ids        []string // in creation order
+	variants   int
+}
+
+// seedCatalog creates 5 categories and n products through the service's
+// API, 16 at a time; every other product gets a variant, every fourth a
+// second one.
+func seedCatalog(ctx context.Context, api catalogAPI, n int) (catalogSeed, error) {
+	var seed catalogSeed
+	for i := range 5 {
+		raw, err := api.do(ctx, http.MethodPost, "/categories", map[string]string{"name": fmt.Sprintf("Category %d", i)}, true, http.StatusCreated)
+		if err != nil {
+			return seed, err
+		}
+		var c struct{ ID string }
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return seed, err
+		}
+		seed.categories = append(seed.categories, c.ID)
+	}
+	ids := make([]string, n)
+	var next, variants atomic.Int64
+	errs := make(chan error, 16)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				id, v, err := seedProduct(ctx, api, seed.categories, i)
+				if err != nil {
+					errs <- fmt.Errorf("seed product %d: %w", i, err)
+					return
+				}
+				ids[i] = id
+				variants.Add(int64(v))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	seed.ids, seed.variants = ids, int(variants.Load())
+	return seed, errors.Join(<-errs, ctx.Err())
+}
+
+// shown is the ids of the products shoppers see (seedProduct makes every
+// 20th, from the 13th on, INACTIVE).
+func (c catalogSeed) shown() []string {
+	var out []string
+	for i, id := range c.ids {
+		if i%20 != 13 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func seedProduct(ctx context.Context, api catalogAPI, categories []string, i int) (string, int, error) {
+	brand, adj, noun := benchBrands[i%len(benchBrands)], benchAdjs[(i/7)%len(benchAdjs)], benchNouns[(i/3)%len(benchNouns)]
+	status := "ACTIVE"
+	switch i % 20 {
+	case 7:
+		status = "OUT_OF_STOCK"
+	case 13:
+		status = "INACTIVE"
+	}
+	raw, err := api.do(ctx, http.MethodPost, "/products", map[string]any{
+		"name":        fmt.Sprintf("%s %s %s %d", brand, adj, noun, i),
+		"description": fmt.Sprintf("The %s %s by %s: a %s choice for every day.", strings.ToLower(adj), strings.ToLower(noun), brand, strings.ToLower(benchAdjs[i%len(benchAdjs)])),
+		"brand":       brand,
+		"categoryId":  categories[i%len(categories)],
+		"price":       json.Number(fmt.Sprintf("%d.%02d", 5+(i*7919)%2000, i%100)),
+		"currency":    "USD",
+		"status":      status,
+		"images":      []string{fmt.Sprintf("https://img.example.com/p/%d.jpg", i)},
+	}, true, http.StatusCreated)
+	if err != nil {
+		return "", 0, err
+	}
+	var p struct{ ID string }
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return "", 0, err
+	}
+	variants := 0
+	for v := range 2 {
+		if i%(2*(v+1)) != 0 {
+			break
+		}
+		_, err := api.do(ctx, http.MethodPost, "/products/"+p.ID+"/variants", map[string]any{
+			"sku": fmt.Sprintf("SKU-%06d-%d", i, v), "color": []string{"black", "white"}[v], "size": "M", "additionalPrice": json.Number(fmt.Sprint(v * 5)),
+		}, true, http.StatusCreated)
+		if err != nil {
+			return "", 0, err
+		}
+		variants++
+	}
+	return p.ID, variants, nil
+}
+
+// cursorAt follows nextCursor from path to the cursor of page n.
+func cursorAt(ctx context.Context, api catalogAPI, path string, n int) (string, error) {
+	cursor := ""
+	for page := 1; page < n; page++ {
+		p := path
+		if cursor != "" {
+			p += "&cursor=" + cursor
+		}
+		raw, err := api.do(ctx, http.MethodGet, p, nil, false, http.StatusOK)
+		if err != nil {
+			return "", err
+		}
+		var slice struct{ NextCursor *string }
+		if err := json.Unmarshal(raw, &slice); err != nil {
+			return "", err
+		}
+		if slice.NextCursor == nil {
+			return "", fmt.Errorf("%s ends before page %d", path, n)
+		}
+		cursor = *slice.NextCursor
+	}
+	return cursor, nil
+}
+
+// catalogPlans asks PostgreSQL how it runs the measured listing and search
+// queries, as the service builds them (store.ReadModel's plans).
+func catalogPlans(ctx context.Context, s *benchStack, listing, deepCursor string, deep int, search string) ([][2]string, error) {
+	db, err := readmodel.Open(ctx, s.DSN("product"), "product")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	rm := store.NewReadModel(db)
+	shopper := app.Caller{}
+	var out [][2]string
+	add := func(name string, plans map[string]string, err error) error {
+		if err != nil {
+			return err
+		}
+		for _, k := range slices.Sorted(maps.Keys(plans)) {
+			out = append(out, [2]string{name + " (" + k + ")", plans[k]})
+		}
+		return nil
+	}
+	params := func(query string) app.ProductParams {
+		v, _ := url.ParseQuery(query)
+		return app.ProductParams{CategoryID: v.Get("categoryId"), Sort: v.Get("sort"), Limit: v.Get("limit"), Cursor: v.Get("cursor"), Page: v.Get("page"), Size: v.Get("size")}
+	}
+	for _, q := range []struct{ name, query string }{
+		{fmt.Sprintf("filtered sorted page, cursor, page %d", deep), listing + "&limit=20&cursor=" + deepCursor},
+		{fmt.Sprintf("filtered sorted page, offset, page %d", deep), fmt.Sprintf("%s&size=20&page=%d", listing, deep-1)},
+	} {
+		pq, err := params(q.query).Query(shopper)
+		if err != nil {
+			return nil, err
+		}
+		plans, err := rm.ListingPlans(ctx, pq)
+		if err := add(q.name, plans, err); err != nil {
+			return nil, err
+		}
+	}
+	for _, q := range []struct{ name, query string }{
+		{"search, cursor, page 1", search + "&limit=20"},
+		{"search, offset, page 1", search + "&size=20&page=0"},
+	} {
+		v, _ := url.ParseQuery(q.query)
+		sq, err := app.SearchParams{Query: v.Get("query"), Limit: v.Get("limit"), Page: v.Get("page"), Size: v.Get("size")}.Search(shopper)
+		if err != nil {
+			return nil, err
+		}
+		plans, err := rm.SearchPlans(ctx, sq)
+		if err := add(q.name, plans, err); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func writeProductReport(file string, products int, seed catalogSeed, seeded time.Duration, results []productResult, plans [][2]string, d time.Duration) error {
+	var b strings.Builder
+	reportHeader(&b, "Product catalog benchmark", "make bench-product", "go run ./tools/bench product", d)
+	fmt.Fprintf(&b, "%d products (%d variants) in %d categories, created through the product service's API (16 at a time, each write through its sidecar and the outbox) in %s; then `VACUUM ANALYZE state`. "+
+		"`service` calls the product service on its own port, as its sidecar does; `gateway` calls `/api/v1/…` anonymously through the gateway, both sidecars (mTLS) and the service. "+
+		"The listing is `categoryId=<one of 5>&sort=price` (%d products in it), 20 a page. Each row: a closed loop of that many clients for the run's length, after 1 s of warm-up.\n\n",
+		products, seed.variants, len(seed.categories), seeded.Round(time.Second), products/len(seed.categories))
+	fmt.Fprintf(&b, "| request | via | clients | req/s | p50 (ms) | p99 (ms) | product CPU µs/req | product daprd CPU µs/req |\n|---|---|---|---|---|---|---|---|\n")
+	for _, r := range results {
+		fmt.Fprintln(&b, r.line())
+	}
+	fmt.Fprintf(&b, "\n## Query plans\n\nAs the service builds them (`store.ReadModel.ListingPlans`, `SearchPlans`), `EXPLAIN (ANALYZE, BUFFERS)` after the runs.\n")
+	for _, p := range plans {
+		fmt.Fprintf(&b, "\n### %s\n\n```\n%s\n```\n", p[0], p[1])
+	}
+	return writeFile(file, b.String())
+}
