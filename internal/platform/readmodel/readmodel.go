@@ -54,7 +54,8 @@ func (d *DB) KeysOf(kind string) string {
 	return "'" + d.appID + "||" + kind + ":%'"
 }
 
-// EnsureIndexes runs each CREATE INDEX IF NOT EXISTS on the table Dapr
+// EnsureIndexes runs each CREATE INDEX IF NOT EXISTS (or other idempotent
+// DDL: ADD COLUMN IF NOT EXISTS, DROP INDEX IF EXISTS) on the table Dapr
 // created.
 func (d *DB) EnsureIndexes(ctx context.Context, ddl ...string) error {
 	for _, stmt := range ddl {
@@ -66,10 +67,10 @@ func (d *DB) EnsureIndexes(ctx context.Context, ddl ...string) error {
 }
 
 // createdConcurrently reports the error PostgreSQL gives the loser when two
-// replicas create the same index at once: the index exists either way.
+// replicas create the same index or column at once: it exists either way.
 func createdConcurrently(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07")
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42701")
 }
 
 // SortableTime is t as fixed-width UTC text (microseconds), so that text
