@@ -70,7 +70,7 @@ func (d *DB) EnsureIndexes(ctx context.Context, ddl ...string) error {
 // replicas create the same index or column at once: it exists either way.
 func createdConcurrently(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42701")
+	return errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P07" || pgErr.Code == "42701" || pgErr.Code == "42710")
 }
 
 // SortableTime is t as fixed-width UTC text (microseconds), so that text
