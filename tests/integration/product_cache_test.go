@@ -56,14 +56,11 @@ func tryReplica(env *testenv.Env, replica, method, path, body string, admin bool
 // within the cache's bound, and at once on its own.
 func TestProductCaching(t *testing.T) {
 	env := adminEnv(t, "product", testenv.WithEnv("product", "PRODUCT_CACHE_TTL="+cacheTTL.String()))
-	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
-	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
-	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
-	audio := decode[category](t, a).ID
+	admin, audio := catalogAdmin(t, env)
 	body := func(price string) string {
 		return fmt.Sprintf(`{"name":"Sony WH-1000XM5","brand":"Sony","categoryId":%q,"price":%s,"currency":"USD","status":"ACTIVE"}`, audio, price)
 	}
-	a = admin.call(http.MethodPost, "/products", body("349.90"))
+	a := admin.call(http.MethodPost, "/products", body("349.90"))
 	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
 	id := decode[product](t, a).ID
 
@@ -169,15 +166,12 @@ type cloudEvent struct {
 // nothing.
 func TestProductEvents(t *testing.T) {
 	env := adminEnv(t, "product")
-	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
-	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
-	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
-	audio := decode[category](t, a).ID
+	admin, audio := catalogAdmin(t, env)
 	body := func(name string) string {
 		return fmt.Sprintf(`{"name":%q,"brand":"Sony","categoryId":%q,"price":10,"currency":"USD","status":"ACTIVE"}`, name, audio)
 	}
 	started := time.Now()
-	a = admin.call(http.MethodPost, "/products", body("Speaker"))
+	a := admin.call(http.MethodPost, "/products", body("Speaker"))
 	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
 	id := decode[product](t, a).ID
 	a = admin.call(http.MethodPost, "/products/"+id+"/variants", `{"sku":"SPK-RED","color":"red","additionalPrice":1}`)

@@ -27,6 +27,16 @@ func anonymous(t *testing.T, env *testenv.Env, method, path string, body string)
 	return do(t, env, call{method: method, path: "/api/v1" + path, body: body, header: h, contract: "product"})
 }
 
+// catalogAdmin logs env's admin in and makes a category "Audio" for the
+// test's products.
+func catalogAdmin(t *testing.T, env *testenv.Env) (admin person, categoryID string) {
+	t.Helper()
+	admin = logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	return admin, decode[category](t, a).ID
+}
+
 func TestProductCategories(t *testing.T) {
 	env := adminEnv(t, "product")
 	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
@@ -125,17 +135,14 @@ type product struct {
 
 func TestProductProducts(t *testing.T) {
 	env := adminEnv(t, "product")
-	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	admin, audio := catalogAdmin(t, env)
 	shopper := signUp(t, env, "shopper@example.com").against("product")
-	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
-	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
-	audio := decode[category](t, a).ID
 	body := func(name, price, status string) string {
 		return fmt.Sprintf(`{"name":%q,"brand":"Sony","categoryId":%q,"price":%s,"currency":"USD","status":%q,"images":["https://img.example.com/1.jpg"]}`,
 			name, audio, price, status)
 	}
 
-	a = admin.call(http.MethodPost, "/products", body("Sony WH-1000XM5", "349.9", "ACTIVE"))
+	a := admin.call(http.MethodPost, "/products", body("Sony WH-1000XM5", "349.9", "ACTIVE"))
 	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
 	headphones := decode[product](t, a)
 	assert.Equal(t, "sony-wh-1000xm5", headphones.Slug)
@@ -224,11 +231,8 @@ type variant struct {
 
 func TestProductVariants(t *testing.T) {
 	env := adminEnv(t, "product")
-	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
+	admin, audio := catalogAdmin(t, env)
 	shopper := signUp(t, env, "shopper@example.com").against("product")
-	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
-	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
-	audio := decode[category](t, a).ID
 	newProduct := func(name, currency, status string) product {
 		t.Helper()
 		a := admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":%q,"brand":"Sony","categoryId":%q,"price":100,"currency":%q,"status":%q}`, name, audio, currency, status))
@@ -238,7 +242,7 @@ func TestProductVariants(t *testing.T) {
 	headphones := newProduct("Headphones", "USD", "ACTIVE")
 	variants := "/products/" + headphones.ID + "/variants"
 
-	a = admin.call(http.MethodPost, variants, `{"sku":" WH-BLK ","color":"Black","size":"M","additionalPrice":10.5}`)
+	a := admin.call(http.MethodPost, variants, `{"sku":" WH-BLK ","color":"Black","size":"M","additionalPrice":10.5}`)
 	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
 	black := decode[variant](t, a)
 	assert.Equal(t, "WH-BLK", black.SKU)
@@ -446,10 +450,7 @@ func TestProductListing(t *testing.T) {
 
 func TestProductSearch(t *testing.T) {
 	env := adminEnv(t, "product")
-	admin := logIn(t, env, "root@example.com", userAdminPassword).against("product")
-	a := admin.call(http.MethodPost, "/categories", map[string]string{"name": "Audio"})
-	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
-	audio := decode[category](t, a).ID
+	admin, audio := catalogAdmin(t, env)
 	newProduct := func(name, brand, description, status string) product {
 		a := admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":%q,"brand":%q,"description":%q,"categoryId":%q,"price":1,"currency":"USD","status":%q}`,
 			name, brand, description, audio, status))
@@ -479,7 +480,7 @@ func TestProductSearch(t *testing.T) {
 	assert.Equal(t, []string{"Wireless Headphones"}, search("SONY%20wire"), "every word must match")
 	assert.Equal(t, []string{"Cable"}, search("cbl-usbc"), "variant SKUs are searched")
 	assert.Empty(t, search("%27%3B%20DROP%20TABLE%20state%3B%20--%20%26%20%7C%20!"), "no client text is tsquery syntax")
-	a = admin.call(http.MethodGet, "/products/search?query=stand", nil)
+	a := admin.call(http.MethodGet, "/products/search?query=stand", nil)
 	assert.Contains(t, string(a.body), "Headphone stand", "admins find every status")
 	for _, query := range []string{"", "%20%20", "!!!"} {
 		a := anonymous(t, env, http.MethodGet, "/products/search?query="+query, "")
