@@ -55,12 +55,27 @@ func (d *DB) KeysOf(kind string) string {
 }
 
 // EnsureIndexes runs each CREATE INDEX IF NOT EXISTS (or other idempotent
-// DDL: ADD COLUMN IF NOT EXISTS, DROP INDEX IF EXISTS) on the table Dapr
-// created.
+// DDL: ADD COLUMN IF NOT EXISTS, CREATE STATISTICS IF NOT EXISTS, DROP
+// INDEX IF EXISTS) on the table Dapr created. When that made statistics
+// the table has never been analyzed for, it analyzes it once, so the
+// planner uses them from the first query (not whenever autovacuum comes).
 func (d *DB) EnsureIndexes(ctx context.Context, ddl ...string) error {
 	for _, stmt := range ddl {
 		if _, err := d.Exec(ctx, stmt); err != nil && !createdConcurrently(err) {
 			return fmt.Errorf("read model index: %w", err)
+		}
+	}
+	// pg_stats_ext lists only statistics that have been computed (and,
+	// unlike pg_statistic_ext_data, is readable without superuser).
+	var uncomputed bool
+	err := d.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_statistic_ext WHERE stxrelid = '`+Table+`'::regclass) >
+		(SELECT count(*) FROM pg_stats_ext WHERE schemaname = current_schema() AND tablename = '`+Table+`')`).Scan(&uncomputed)
+	if err != nil {
+		return fmt.Errorf("read model statistics: %w", err)
+	}
+	if uncomputed {
+		if _, err := d.Exec(ctx, `ANALYZE `+Table); err != nil {
+			return fmt.Errorf("read model statistics: %w", err)
 		}
 	}
 	return nil
