@@ -73,15 +73,8 @@ const searchVector = `setweight(to_tsvector('simple', coalesce(value->>'name', '
 // every term (each as a prefix), best first, and how many match.
 func (m *ReadModel) SearchProducts(ctx context.Context, q app.SearchQuery) ([]domain.Product, int, error) {
 	count, page := m.searchPage(q)
-	batch := &pgx.Batch{}
-	var total int
-	batch.Queue(count.sql, count.args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
-	var items []domain.Product
-	batch.Queue(page.sql, page.args...).Query(func(rows pgx.Rows) (err error) {
-		items, err = pgx.CollectRows(rows, pgx.RowTo[domain.Product])
-		return err
-	})
-	if err := m.db.SendBatch(ctx, batch).Close(); err != nil {
+	items, total, err := m.countedPage(ctx, count, page)
+	if err != nil {
 		return nil, 0, fmt.Errorf("search products: %w", err)
 	}
 	return items, total, nil
@@ -283,6 +276,16 @@ func keysetPage(rows pgx.Rows, limit int) ([]domain.Product, *app.Cursor, error)
 // ProductsPage is page q.Page in q's order, and how many match.
 func (m *ReadModel) ProductsPage(ctx context.Context, q app.ProductQuery) ([]domain.Product, int, error) {
 	count, page := m.productsPage(q)
+	items, total, err := m.countedPage(ctx, count, page)
+	if err != nil {
+		return nil, 0, fmt.Errorf("page products: %w", err)
+	}
+	return items, total, nil
+}
+
+// countedPage runs a page and the count of what it pages through in one
+// round trip.
+func (m *ReadModel) countedPage(ctx context.Context, count, page statement) ([]domain.Product, int, error) {
 	batch := &pgx.Batch{}
 	var total int
 	batch.Queue(count.sql, count.args...).QueryRow(func(row pgx.Row) error { return row.Scan(&total) })
@@ -292,7 +295,7 @@ func (m *ReadModel) ProductsPage(ctx context.Context, q app.ProductQuery) ([]dom
 		return err
 	})
 	if err := m.db.SendBatch(ctx, batch).Close(); err != nil {
-		return nil, 0, fmt.Errorf("page products: %w", err)
+		return nil, 0, err
 	}
 	return items, total, nil
 }
