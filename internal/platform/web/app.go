@@ -56,6 +56,13 @@ func NewApp(o AppOptions) *fiber.App {
 		ReadBufferSize:    o.ReadBufferSize,
 		StreamRequestBody: o.StreamRequestBody,
 		UnescapePath:      o.UnescapePath,
+		// Every string a handler gets (parameters, queries, headers) is its
+		// own. By default Fiber's point into buffers fasthttp reuses for the
+		// next request, so whatever keeps one (a cache key, an event) sees
+		// it change later: the product cache once missed a forget that way
+		// and served a deleted product. The copies cost a few small
+		// allocations per request, far below a sidecar hop.
+		Immutable: true,
 		// fasthttp's ReadTimeout runs from the first byte of a request to
 		// the end of its headers; HeaderReceived below then gives the body
 		// its own deadline. So a slowloris client is cut off after

@@ -131,3 +131,33 @@ func TestCorrelationIDIsGeneratedWhenMissingOrUnsafe(t *testing.T) {
 		assert.Equal(t, got, SanitizeCorrelationID(got), "a generated id must itself be safe")
 	}
 }
+
+// A value a handler keeps (a cache key, say) must not change once the
+// handler has returned. fasthttp reuses its buffers, and without
+// Immutable Fiber's strings point into them: the product cache once kept a
+// key whose bytes the next request overwrote, so a forget missed it and a
+// deleted product was still served.
+func TestValuesOutliveTheirRequest(t *testing.T) {
+	app := NewApp(AppOptions{Name: "test", Log: slog.New(slog.DiscardHandler)})
+	var kept []string
+	app.All("/things/:id", func(c fiber.Ctx) error {
+		kept = append(kept, c.Params("id"), c.Query("q"), c.Get("X-Thing"))
+		return c.SendStatus(http.StatusNoContent)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	client := &http.Client{} // one keep-alive connection: the server reuses its buffers
+	for _, m := range []string{http.MethodGet, http.MethodDelete, http.MethodPost} {
+		req, err := http.NewRequest(m, "http://"+ln.Addr().String()+"/things/"+strings.ToLower(m)+"-id?q="+m, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Thing", m+"-header")
+		res, err := client.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		require.NoError(t, res.Body.Close())
+	}
+	assert.Equal(t, []string{"get-id", "GET", "GET-header", "delete-id", "DELETE", "DELETE-header", "post-id", "POST", "POST-header"}, kept)
+}
