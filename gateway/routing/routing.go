@@ -13,8 +13,11 @@ type Route struct {
 	Prefix   string // public, e.g. /api/v1/products
 	App      string // Dapr app-id
 	Upstream string // service-native prefix, e.g. /products
-	// PublicRead: GET and HEAD need no token (anonymous catalog browsing).
-	PublicRead bool
+	// PublicRead: GET and HEAD need no token (anonymous catalog browsing),
+	// except under PrivateReads (prefixes, matched at a segment boundary and
+	// ignoring case, as the services' routers do).
+	PublicRead   bool
+	PrivateReads []string
 	// PublicPaths need no token for any method (register, login, refresh,
 	// logout): they authenticate by what the body carries (a password, a
 	// refresh token). A token sent with them is ignored, so a client whose
@@ -33,7 +36,10 @@ var Table = []Route{
 	{Prefix: "/api/v1/users", App: "user", Upstream: "/users"},
 	{Prefix: "/api/v1/products", App: "product", Upstream: "/products", PublicRead: true},
 	{Prefix: "/api/v1/categories", App: "product", Upstream: "/categories", PublicRead: true},
-	{Prefix: "/api/v1/inventory", App: "inventory", Upstream: "/inventory"},
+	// A storefront shows availability to anyone; reservations are the
+	// caller's own.
+	{Prefix: "/api/v1/inventory", App: "inventory", Upstream: "/inventory", PublicRead: true,
+		PrivateReads: []string{"/api/v1/inventory/reservations"}},
 	// The JWKS is public by nature; it is served by auth at the same path.
 	{Prefix: "/.well-known/jwks.json", App: "auth", Upstream: "/.well-known/jwks.json",
 		PublicPaths: []string{"/.well-known/jwks.json"}},
@@ -63,10 +69,19 @@ func Match(table []Route, path string) (Target, bool) {
 // /api/v1/auth/register-anything is not public (the original's prefix match
 // made it so).
 func (r *Route) Public(method, path string) bool {
-	if r.PublicRead && (method == http.MethodGet || method == http.MethodHead) {
+	if r.PublicRead && (method == http.MethodGet || method == http.MethodHead) && !r.privateRead(path) {
 		return true
 	}
 	return r.publicPath(path)
+}
+
+func (r *Route) privateRead(path string) bool {
+	for _, p := range r.PrivateReads {
+		if len(path) >= len(p) && strings.EqualFold(path[:len(p)], p) && (len(path) == len(p) || path[len(p)] == '/') {
+			return true
+		}
+	}
+	return false
 }
 
 // Credential reports whether path authenticates by its body, not by a

@@ -1,12 +1,73 @@
-// Command inventory is QeetMart's inventory service; it runs behind its own Dapr sidecar.
+// Command inventory is QeetMart's inventory service: stock and the
+// reservations that hold it. It runs behind its own Dapr sidecar.
 package main
 
-import "github.com/qeetmart/qeetmart/internal/platform/service"
+import (
+	"context"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/service"
+	"github.com/qeetmart/qeetmart/internal/platform/statestore"
+	"github.com/qeetmart/qeetmart/services/inventory/api"
+	"github.com/qeetmart/qeetmart/services/inventory/app"
+	"github.com/qeetmart/qeetmart/services/inventory/store"
+)
+
+// The inventory's state stores (components/statestore-inventory.yaml,
+// statestore-inventory-cache.yaml).
+const (
+	stateStore = "inventory-store"
+	cacheStore = "inventory-cache"
+)
+
+// Config is the inventory service's own environment (docs/configuration.md).
+type Config struct {
+	// DatabaseURL reaches the inventory database for the SQL reads (an
+	// order's reservations, the expiry sweep); empty takes libpq's PG*
+	// variables (the launcher sets PGDATABASE).
+	DatabaseURL string `env:"INVENTORY_DATABASE_URL"`
+	// ReservationTTL is how long a reservation holds its stock.
+	ReservationTTL time.Duration `env:"RESERVATION_TTL" envDefault:"10m"`
+	// SweepInterval is how often expired reservations are ended.
+	SweepInterval time.Duration `env:"EXPIRATION_POLL_INTERVAL" envDefault:"1s"`
+}
 
 func main() {
 	service.Main(service.Spec{
 		Name:        "inventory",
 		DefaultPort: 4004,
-		Stores:      []string{"inventory-store", "inventory-cache"},
+		Stores:      []string{stateStore, cacheStore},
+		Routes:      setup,
 	})
+}
+
+func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
+	cfg, err := config.Load[Config](d.Environ)
+	if err != nil {
+		return err
+	}
+	db, err := d.ReadModel(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	readModel := store.NewReadModel(db)
+	if err := readModel.EnsureIndexes(ctx); err != nil {
+		return err
+	}
+	inv := app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel),
+		app.Options{ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.SweepInterval})
+
+	// The writer outlives the service's context: requests still draining
+	// after SIGTERM need it. It stops once the server has drained.
+	writing, stopWriting := context.WithCancel(context.WithoutCancel(ctx))
+	written := make(chan struct{})
+	go func() { defer close(written); inv.Run(writing) }()
+	d.OnStop(func() { stopWriting(); <-written })
+	go inv.Sweep(ctx, d.Log)
+
+	api.Routes(r, inv)
+	return nil
 }

@@ -398,7 +398,9 @@ func TestGatewayIdentity(t *testing.T) {
 			{http.MethodPost, "/api/v1/products", 401},
 			{http.MethodDelete, "/api/v1/categories/3", 401},
 			{http.MethodGet, "/api/v1/users/me", 401},
-			{http.MethodGet, "/api/v1/inventory/sku-1", 401},
+			{http.MethodGet, "/api/v1/inventory/sku-1", 200}, // availability is public
+			{http.MethodGet, "/api/v1/inventory/reservations/x", 401},
+			{http.MethodPost, "/api/v1/inventory/reserve", 401},
 			{http.MethodGet, "/api/v1/orders", 401},
 		}
 		for _, tt := range tests {

@@ -77,6 +77,58 @@ func (s *Store) Get(ctx context.Context, key string, v any) (etag string, found 
 	return "", false, stateError(resp, "get "+key)
 }
 
+// Item is one key of a GetMany: its JSON value and ETag, when Found.
+type Item struct {
+	Key   string
+	Value json.RawMessage
+	ETag  string
+	Found bool
+}
+
+// GetMany reads keys in one call (Dapr's bulk get; PostgreSQL answers
+// them with one query), in the order asked.
+func (s *Store) GetMany(ctx context.Context, keys []string) ([]Item, error) {
+	for _, k := range keys {
+		if err := ValidKey(k); err != nil {
+			return nil, err
+		}
+	}
+	raw, err := json.Marshal(map[string]any{"keys": keys})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.do(ctx, http.MethodPost, "/bulk", bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, stateError(resp, "bulk get")
+	}
+	var answers []struct {
+		Key   string          `json:"key"`
+		Data  json.RawMessage `json:"data"`
+		ETag  string          `json:"etag"`
+		Error string          `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&answers); err != nil {
+		return nil, fmt.Errorf("state %s: bulk get: decode: %w", s.name, err)
+	}
+	byKey := make(map[string]Item, len(answers))
+	for _, a := range answers {
+		if a.Error != "" {
+			return nil, fmt.Errorf("state %s: bulk get %s: %s", s.name, a.Key, a.Error)
+		}
+		byKey[a.Key] = Item{Key: a.Key, Value: a.Data, ETag: a.ETag, Found: len(a.Data) > 0 && string(a.Data) != "null"}
+	}
+	items := make([]Item, len(keys))
+	for i, k := range keys {
+		items[i] = byKey[k]
+		items[i].Key = k
+	}
+	return items, nil
+}
+
 // Op is one write in a transaction.
 type Op struct {
 	Key    string

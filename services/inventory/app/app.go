@@ -1,0 +1,274 @@
+// Package app holds the inventory's use cases. Every change goes through
+// the replica's one writer (ledger.go), which batches them; reads go to
+// the store directly.
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/internal/platform/statestore"
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
+	"github.com/qeetmart/qeetmart/services/inventory/domain"
+)
+
+// Use case errors (the domain's rule errors pass through as they are).
+var (
+	ErrStockNotFound       = errors.New("inventory record not found")
+	ErrReservationNotFound = errors.New("reservation not found")
+	ErrForbidden           = errors.New("not allowed")
+	// ErrConflict: a batch lost its race to another replica every time it
+	// was tried.
+	ErrConflict = statestore.ErrConflict
+)
+
+// RoleAdmin may do everything.
+const RoleAdmin = authtoken.RoleAdmin
+
+// Caller is who the gateway verified; anonymous readers have no UserID.
+type Caller struct{ UserID, Role string }
+
+// Admin reports whether c may do everything.
+func (c Caller) Admin() bool { return c.Role == RoleAdmin }
+
+func (c Caller) requireAdmin() error {
+	if !c.Admin() {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// Store is what the inventory keeps: stock records by product id and
+// reservations by id, each read with its version.
+type Store interface {
+	// Load reads the named records into a Work (absent ones with Found
+	// false).
+	Load(ctx context.Context, stockIDs, reservationIDs []string) (*Work, error)
+	// Commit writes a batch in one transaction, each record at the version
+	// it was read; ErrConflict when another writer changed one first.
+	Commit(ctx context.Context, b Batch) error
+	// ReservationsOfOrder lists an order's reservations, oldest first.
+	ReservationsOfOrder(ctx context.Context, orderID string) ([]domain.Reservation, error)
+	// DueReservations are up to limit open reservations expired by now.
+	DueReservations(ctx context.Context, now time.Time, limit int) ([]string, error)
+}
+
+// Options are the inventory's settings.
+type Options struct {
+	ReservationTTL time.Duration
+	// SweepInterval is how often expired reservations are looked for: the
+	// bound, with one batch's write, on how long their stock stays held.
+	SweepInterval time.Duration
+}
+
+// Inventory is the use cases.
+type Inventory struct {
+	store  Store
+	ledger *Ledger
+	clock  func() time.Time
+	opts   Options
+}
+
+// New returns the inventory over store; Run must be running for writes.
+func New(store Store, opts Options) *Inventory {
+	clock := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+	return &Inventory{store: store, ledger: newLedger(store, clock, nil), clock: clock, opts: opts}
+}
+
+// Run is the writer; it returns when ctx ends.
+func (inv *Inventory) Run(ctx context.Context) { inv.ledger.Run(ctx) }
+
+// Init creates a product's record with quantity available, or returns the
+// existing one unchanged (idempotent, as the original).
+func (inv *Inventory) Init(ctx context.Context, c Caller, productID string, quantity, lowStockThreshold int64) (domain.Stock, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Stock{}, err
+	}
+	errs := validation.Errors{}
+	domain.CheckProductID(errs, "productId", productID)
+	domain.CheckQuantity(errs, "quantity", quantity, 0)
+	domain.CheckQuantity(errs, "lowStockThreshold", lowStockThreshold, 0)
+	if err := errs.Err(); err != nil {
+		return domain.Stock{}, err
+	}
+	return stockResult(inv.ledger.do(ctx, []string{productID}, nil, func(w *Work) (any, error) {
+		s := w.Stock(productID)
+		if !s.Found {
+			s.Value, s.Found, s.Changed = domain.NewStock(productID, quantity, lowStockThreshold, w.Now()), true, true
+		}
+		return s.Value, nil
+	}))
+}
+
+// AddStock receives quantity more units of a product.
+func (inv *Inventory) AddStock(ctx context.Context, c Caller, productID string, quantity int64) (domain.Stock, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Stock{}, err
+	}
+	errs := validation.Errors{}
+	domain.CheckProductID(errs, "productId", productID)
+	domain.CheckQuantity(errs, "quantity", quantity, 1)
+	if err := errs.Err(); err != nil {
+		return domain.Stock{}, err
+	}
+	return inv.changeStock(ctx, productID, func(s *domain.Stock, now time.Time) error { return s.Add(quantity, now) })
+}
+
+// Adjust sets what a stocktake counted: onHand, for reason.
+func (inv *Inventory) Adjust(ctx context.Context, c Caller, productID string, onHand int64, reason string) (domain.Stock, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Stock{}, err
+	}
+	errs := validation.Errors{}
+	domain.CheckProductID(errs, "productId", productID)
+	domain.CheckQuantity(errs, "onHand", onHand, 0)
+	errs.Text("reason", reason, 500)
+	if err := errs.Err(); err != nil {
+		return domain.Stock{}, err
+	}
+	return inv.changeStock(ctx, productID, func(s *domain.Stock, now time.Time) error { return s.SetOnHand(onHand, now) })
+}
+
+func (inv *Inventory) changeStock(ctx context.Context, productID string, change func(*domain.Stock, time.Time) error) (domain.Stock, error) {
+	return stockResult(inv.ledger.do(ctx, []string{productID}, nil, func(w *Work) (any, error) {
+		s := w.Stock(productID)
+		if !s.Found {
+			return nil, ErrStockNotFound
+		}
+		next := s.Value
+		if err := change(&next, w.Now()); err != nil {
+			return nil, err
+		}
+		s.Value, s.Changed = next, true
+		return s.Value, nil
+	}))
+}
+
+func stockResult(v any, err error) (domain.Stock, error) {
+	if err != nil {
+		return domain.Stock{}, err
+	}
+	return v.(domain.Stock), nil
+}
+
+// ShortError is a reservation refused for lack of stock, naming the
+// products that lack it.
+type ShortError struct{ ProductIDs []string }
+
+func (e *ShortError) Error() string { return domain.ErrInsufficientStock.Error() }
+func (e *ShortError) Unwrap() error { return domain.ErrInsufficientStock }
+
+// maxItems bounds one reservation.
+const maxItems = 100
+
+// Reserve holds items for an order, all or none, for the caller.
+func (inv *Inventory) Reserve(ctx context.Context, c Caller, orderID string, items []domain.Item) (domain.Reservation, error) {
+	errs := validation.Errors{}
+	errs.Text("orderId", orderID, domain.MaxProductIDLen)
+	if len(items) == 0 || len(items) > maxItems {
+		errs.Add("items", "items must hold between 1 and 100 products")
+	}
+	var total int64
+	for _, it := range items {
+		domain.CheckProductID(errs, "productId", it.ProductID)
+		domain.CheckQuantity(errs, "quantity", it.Quantity, 1)
+		total += it.Quantity
+	}
+	if err := errs.Err(); err != nil {
+		return domain.Reservation{}, err
+	}
+	id, err := ids.New()
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	r := domain.NewReservation(id, orderID, c.UserID, items, inv.clock(), inv.opts.ReservationTTL)
+	productIDs := make([]string, 0, len(r.Items))
+	for _, it := range r.Items {
+		productIDs = append(productIDs, it.ProductID)
+	}
+	v, err := inv.ledger.do(ctx, productIDs, nil, func(w *Work) (any, error) {
+		stocks, ok := w.stocksOf(r.Items)
+		if !ok {
+			return nil, ErrStockNotFound
+		}
+		res := r
+		res.CreatedAt, res.UpdatedAt, res.ExpiresAt = w.Now(), w.Now(), w.Now().Add(inv.opts.ReservationTTL)
+		if short, err := res.Hold(stocks, w.Now()); err != nil {
+			if short != nil {
+				return nil, &ShortError{ProductIDs: short}
+			}
+			return nil, err
+		}
+		w.touch(res.Items)
+		w.Reservations[res.ID] = &Versioned[domain.Reservation]{Value: res, Changed: true}
+		return res, nil
+	})
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	return v.(domain.Reservation), nil
+}
+
+// Release gives a reservation's units back: its owner or an admin.
+func (inv *Inventory) Release(ctx context.Context, c Caller, reservationID string) (domain.Reservation, error) {
+	return inv.settle(ctx, c, reservationID, false, (*domain.Reservation).Release)
+}
+
+// Deduct sells a reservation's units (admins).
+func (inv *Inventory) Deduct(ctx context.Context, c Caller, reservationID string) (domain.Reservation, error) {
+	if err := c.requireAdmin(); err != nil {
+		return domain.Reservation{}, err
+	}
+	return inv.settle(ctx, c, reservationID, false, (*domain.Reservation).Deduct)
+}
+
+// Expire ends a reservation whose time has run out (the sweep); one that
+// ended already, or has not expired, is left as it is.
+func (inv *Inventory) Expire(ctx context.Context, reservationID string) error {
+	_, err := inv.settle(ctx, Caller{Role: RoleAdmin}, reservationID, true, (*domain.Reservation).Expire)
+	return err
+}
+
+// settle ends a reservation by end, reading its stock records in the same
+// batch (a reservation names its products, so it is read first).
+func (inv *Inventory) settle(ctx context.Context, c Caller, reservationID string, sweep bool,
+	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (domain.Reservation, error) {
+	if !ids.Valid(reservationID) {
+		return domain.Reservation{}, ErrReservationNotFound
+	}
+	current, err := inv.Reservation(ctx, c, reservationID)
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	productIDs := make([]string, 0, len(current.Items))
+	for _, it := range current.Items {
+		productIDs = append(productIDs, it.ProductID)
+	}
+	v, err := inv.ledger.do(ctx, productIDs, []string{reservationID}, func(w *Work) (any, error) {
+		r := w.Reservations[reservationID]
+		if !r.Found {
+			return nil, ErrReservationNotFound
+		}
+		if sweep && (r.Value.Status != domain.Reserved || !r.Value.ExpiredAt(w.Now())) {
+			return r.Value, nil
+		}
+		stocks, ok := w.stocksOf(r.Value.Items)
+		if !ok {
+			return nil, domain.ErrInvalidStockState
+		}
+		next := r.Value
+		if err := end(&next, stocks, w.Now()); err != nil {
+			return nil, err
+		}
+		w.touch(next.Items)
+		r.Value, r.Changed = next, true
+		return next, nil
+	})
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	return v.(domain.Reservation), nil
+}

@@ -1,0 +1,265 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/qeetmart/qeetmart/services/inventory/domain"
+)
+
+// The ledger is each replica's one writer. Commands queue; the writer
+// takes every command waiting (up to maxBatch), loads the records they
+// touch in one read, applies them in order to those records, and writes
+// the result in one state transaction. So fifty reservations of one hot
+// product cost one read and one transaction, not fifty contended ones,
+// and the cost per reservation falls as load rises: the next batch
+// gathers while the current one commits.
+//
+// Every record is written at the version it was read (its ETag), so two
+// replicas writing one record cannot both win: the loser's transaction
+// fails whole, and it reloads and applies its batch again.
+
+// maxBatch bounds one transaction (two writes per reservation).
+const maxBatch = 256
+
+// maxCommitAttempts bounds how often a batch that lost a race to another
+// replica is applied again before its commands give up with ErrConflict.
+const maxCommitAttempts = 5
+
+// Work is the records one batch read and changes, by id.
+type Work struct {
+	Stocks       map[string]*Versioned[domain.Stock]
+	Reservations map[string]*Versioned[domain.Reservation]
+	now          time.Time
+}
+
+// Versioned is a record as read (its ETag; Found false for none yet) and
+// whether the batch changed it.
+type Versioned[T any] struct {
+	Value   T
+	ETag    string
+	Found   bool
+	Changed bool
+}
+
+// Batch is what a ledger writes at once: every changed record, each at
+// the version it was read (a new one only if still absent).
+type Batch struct {
+	Stocks       []*Versioned[domain.Stock]
+	Reservations []*Versioned[domain.Reservation]
+}
+
+// command is one use case's change. needs names the records it reads;
+// apply changes them in w (or changes nothing and fails).
+type command struct {
+	ctx          context.Context
+	stocks       []string
+	reservations []string
+	apply        func(w *Work) (any, error)
+	done         chan result
+}
+
+type result struct {
+	value any
+	err   error
+}
+
+// Ledger runs the writer.
+type Ledger struct {
+	store    Store
+	clock    func() time.Time
+	commands chan *command
+	// committed hears of each batch written (events, caches): the records
+	// as they were before and after.
+	committed func(before, after Batch)
+}
+
+func newLedger(store Store, clock func() time.Time, committed func(before, after Batch)) *Ledger {
+	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch), committed: committed}
+}
+
+// Run writes batches until ctx ends.
+func (l *Ledger) Run(ctx context.Context) {
+	for {
+		var first *command
+		select {
+		case <-ctx.Done():
+			return
+		case first = <-l.commands:
+		}
+		batch := []*command{first}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case c := <-l.commands:
+				batch = append(batch, c)
+			default:
+				break gather
+			}
+		}
+		// A batch, once begun, is written or not, whole: stopping waits
+		// for it instead of cutting its transaction off mid-call.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+		l.write(bctx, batch)
+		cancel()
+	}
+}
+
+// batchTimeout bounds one batch's read and write.
+const batchTimeout = 10 * time.Second
+
+// do queues a command and waits for its result. A caller that gives up
+// waiting does not stop a batch that has begun: its change is written or
+// not, whole, like any other.
+func (l *Ledger) do(ctx context.Context, stocks, reservations []string, apply func(w *Work) (any, error)) (any, error) {
+	c := &command{ctx: ctx, stocks: stocks, reservations: reservations, apply: apply, done: make(chan result, 1)}
+	select {
+	case l.commands <- c:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case r := <-c.done:
+		return r.value, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// write applies and commits one batch, again from a fresh read when
+// another replica won a race for one of its records.
+func (l *Ledger) write(ctx context.Context, batch []*command) {
+	live := batch[:0]
+	for _, c := range batch {
+		if c.ctx.Err() != nil {
+			c.done <- result{err: c.ctx.Err()} // gave up before it began
+			continue
+		}
+		live = append(live, c)
+	}
+	var results []result
+	err := ErrConflict
+	for attempt := 0; attempt < maxCommitAttempts && errors.Is(err, ErrConflict); attempt++ {
+		results, err = l.attempt(ctx, live)
+	}
+	for i, c := range live {
+		if err != nil {
+			c.done <- result{err: err}
+			continue
+		}
+		c.done <- results[i]
+	}
+}
+
+func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error) {
+	var stockIDs, reservationIDs []string
+	for _, c := range batch {
+		stockIDs = append(stockIDs, c.stocks...)
+		reservationIDs = append(reservationIDs, c.reservations...)
+	}
+	w, err := l.store.Load(ctx, unique(stockIDs), unique(reservationIDs))
+	if err != nil {
+		return nil, fmt.Errorf("ledger load: %w", err)
+	}
+	w.now = l.clock()
+	before := w.snapshot()
+	results := make([]result, len(batch))
+	for i, c := range batch {
+		v, err := c.apply(w)
+		results[i] = result{value: v, err: err}
+	}
+	after := w.changed()
+	if len(after.Stocks)+len(after.Reservations) == 0 {
+		return results, nil
+	}
+	if err := l.store.Commit(ctx, after); err != nil {
+		return nil, fmt.Errorf("ledger commit: %w", err)
+	}
+	if l.committed != nil {
+		l.committed(before.only(after), after)
+	}
+	return results, nil
+}
+
+// Now is the batch's time: every change in it happens at one instant.
+func (w *Work) Now() time.Time { return w.now }
+
+// Stock is the record of productID (nil when none was read: a command
+// reads only what it named).
+func (w *Work) Stock(productID string) *Versioned[domain.Stock] { return w.Stocks[productID] }
+
+// Stocks are the live records of the products a reservation names, for
+// the domain's rules (false when one has no record).
+func (w *Work) stocksOf(items []domain.Item) (map[string]*domain.Stock, bool) {
+	stocks := make(map[string]*domain.Stock, len(items))
+	for _, it := range items {
+		s := w.Stocks[it.ProductID]
+		if s == nil || !s.Found {
+			return nil, false
+		}
+		stocks[it.ProductID] = &s.Value
+	}
+	return stocks, true
+}
+
+// touch marks the stocks of items changed.
+func (w *Work) touch(items []domain.Item) {
+	for _, it := range items {
+		w.Stocks[it.ProductID].Changed = true
+	}
+}
+
+// snapshot is a copy of every record as read.
+func (w *Work) snapshot() Batch {
+	var b Batch
+	for _, s := range w.Stocks {
+		c := *s
+		b.Stocks = append(b.Stocks, &c)
+	}
+	return b
+}
+
+// changed is what the batch must write.
+func (w *Work) changed() Batch {
+	var b Batch
+	for _, s := range w.Stocks {
+		if s.Changed {
+			b.Stocks = append(b.Stocks, s)
+		}
+	}
+	for _, r := range w.Reservations {
+		if r.Changed {
+			b.Reservations = append(b.Reservations, r)
+		}
+	}
+	return b
+}
+
+// only keeps the records of b that after changed.
+func (b Batch) only(after Batch) Batch {
+	keep := map[string]bool{}
+	for _, s := range after.Stocks {
+		keep[s.Value.ProductID] = true
+	}
+	var out Batch
+	for _, s := range b.Stocks {
+		if keep[s.Value.ProductID] {
+			out.Stocks = append(out.Stocks, s)
+		}
+	}
+	return out
+}
+
+func unique(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

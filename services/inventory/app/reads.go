@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+
+	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/internal/platform/validation"
+	"github.com/qeetmart/qeetmart/services/inventory/domain"
+)
+
+// maxBulk bounds a bulk read.
+const maxBulk = 100
+
+// Stock reads one product's record.
+func (inv *Inventory) Stock(ctx context.Context, productID string) (domain.Stock, error) {
+	errs := validation.Errors{}
+	if domain.CheckProductID(errs, "productId", productID); errs.Err() != nil {
+		return domain.Stock{}, errs
+	}
+	stocks, err := inv.Stocks(ctx, []string{productID})
+	if err != nil {
+		return domain.Stock{}, err
+	}
+	if len(stocks) == 0 {
+		return domain.Stock{}, ErrStockNotFound
+	}
+	return stocks[0], nil
+}
+
+// Stocks reads the records of up to 100 products, in the order asked;
+// products without one are left out.
+func (inv *Inventory) Stocks(ctx context.Context, productIDs []string) ([]domain.Stock, error) {
+	errs := validation.Errors{}
+	if len(productIDs) == 0 || len(productIDs) > maxBulk {
+		errs.Add("ids", "ids must name between 1 and 100 products")
+	}
+	for _, id := range productIDs {
+		domain.CheckProductID(errs, "ids", id)
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	productIDs = unique(productIDs)
+	w, err := inv.store.Load(ctx, productIDs, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Stock, 0, len(productIDs))
+	for _, id := range productIDs {
+		if s := w.Stocks[id]; s.Found {
+			out = append(out, s.Value)
+		}
+	}
+	return out, nil
+}
+
+// Reservation reads one reservation: its owner's or, for an admin, any.
+// Another caller's is not found (not forbidden: ids are not disclosed).
+func (inv *Inventory) Reservation(ctx context.Context, c Caller, id string) (domain.Reservation, error) {
+	if !ids.Valid(id) {
+		return domain.Reservation{}, ErrReservationNotFound
+	}
+	w, err := inv.store.Load(ctx, nil, []string{id})
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	r := w.Reservations[id]
+	if !r.Found || (!c.Admin() && r.Value.Owner != c.UserID) {
+		return domain.Reservation{}, ErrReservationNotFound
+	}
+	return r.Value, nil
+}
+
+// ReservationsOfOrder lists an order's reservations the caller may see.
+func (inv *Inventory) ReservationsOfOrder(ctx context.Context, c Caller, orderID string) ([]domain.Reservation, error) {
+	errs := validation.Errors{}
+	errs.Text("orderId", orderID, domain.MaxProductIDLen)
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	all, err := inv.store.ReservationsOfOrder(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Reservation, 0, len(all))
+	for _, r := range all {
+		if c.Admin() || r.Owner == c.UserID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

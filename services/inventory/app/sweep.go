@@ -1,0 +1,52 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// sweepLimit bounds the reservations one sweep ends.
+const sweepLimit = 500
+
+// Sweep ends expired reservations every SweepInterval until ctx ends,
+// giving their stock back. State, not timers: a reservation due while no
+// replica ran is found by the first sweep after a start, and two replicas
+// sweeping one reservation cannot both end it (the second finds it ended,
+// or loses the write and then finds it ended).
+func (inv *Inventory) Sweep(ctx context.Context, log *slog.Logger) {
+	tick := time.NewTicker(inv.opts.SweepInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if err := inv.sweepOnce(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reservation sweep", "error", err)
+		}
+	}
+}
+
+// sweepOnce expires what is due now, all in flight at once so that the
+// ledger writes them in few batches.
+func (inv *Inventory) sweepOnce(ctx context.Context) error {
+	due, err := inv.store.DueReservations(ctx, inv.clock(), sweepLimit)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(due))
+	for _, id := range due {
+		wg.Go(func() {
+			if err := inv.Expire(ctx, id); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs // the first, if any: the next sweep tries again
+}

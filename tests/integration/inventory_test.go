@@ -1,0 +1,383 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qeetmart/qeetmart/internal/testenv"
+)
+
+// stock is an inventory record as admins see it.
+type stock struct {
+	ProductID         string
+	AvailableQuantity int64
+	ReservedQuantity  int64
+	CommittedQuantity int64
+	LowStockThreshold int64
+}
+
+type reservationItem struct {
+	ProductID string `json:"productId"`
+	Quantity  int64  `json:"quantity"`
+}
+
+type reservation struct {
+	ReservationID, OrderID, ProductID, Status string
+	Quantity                                  int64
+	Items                                     []reservationItem
+	ExpiresAt, CreatedAt                      time.Time
+}
+
+// data is the inventory envelope's data.
+func data[T any](t *testing.T, a answer) T {
+	t.Helper()
+	var env struct {
+		Success bool
+		Message string
+		Data    T
+	}
+	require.NoError(t, json.Unmarshal(a.body, &env), "%s", a.body)
+	assert.True(t, env.Success, "%s", a.body)
+	return env.Data
+}
+
+func inventoryEnv(t *testing.T, opts ...testenv.Option) (env *testenv.Env, admin, shopper person) {
+	t.Helper()
+	env = adminEnv(t, "inventory", opts...)
+	admin = logIn(t, env, "root@example.com", userAdminPassword).against("inventory")
+	shopper = signUp(t, env, "shopper@example.com").against("inventory")
+	return env, admin, shopper
+}
+
+func TestInventoryStock(t *testing.T) {
+	env, admin, shopper := inventoryEnv(t)
+
+	a := admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": "SKU-RED-M", "quantity": 10, "lowStockThreshold": 3})
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	s := data[stock](t, a)
+	assert.Equal(t, stock{ProductID: "SKU-RED-M", AvailableQuantity: 10, LowStockThreshold: 3}, s)
+	a = admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": "SKU-RED-M", "quantity": 99})
+	assert.Equal(t, int64(10), data[stock](t, a).AvailableQuantity, "init is idempotent: an existing record is returned unchanged")
+
+	t.Run("anyone reads availability; only admins see the rest", func(t *testing.T) {
+		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/inventory/SKU-RED-M", contract: "inventory"})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.JSONEq(t, `{"success":true,"message":"inventory fetched","data":{"productId":"SKU-RED-M","availableQuantity":10}}`, string(a.body))
+		a = shopper.call(http.MethodGet, "/inventory/SKU-RED-M", nil)
+		assert.NotContains(t, string(a.body), "reservedQuantity")
+		a = admin.call(http.MethodGet, "/inventory/SKU-RED-M", nil)
+		assert.Contains(t, string(a.body), `"reservedQuantity":0`)
+
+		a = do(t, env, call{method: http.MethodGet, path: "/api/v1/inventory?ids=SKU-RED-M,none,SKU-RED-M", contract: "inventory"})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.JSONEq(t, `{"success":true,"message":"inventory fetched","data":[{"productId":"SKU-RED-M","availableQuantity":10}]}`, string(a.body))
+		a = do(t, env, call{method: http.MethodGet, path: "/api/v1/inventory/none", contract: "inventory"})
+		assert.Equal(t, http.StatusNotFound, a.status)
+		assert.Equal(t, "PRODUCT_NOT_FOUND", a.errorCode(t))
+	})
+
+	t.Run("add-stock and adjust are ADMIN only", func(t *testing.T) {
+		for _, path := range []string{"/inventory/init", "/inventory/add-stock", "/inventory/adjust"} {
+			a := shopper.call(http.MethodPost, path, map[string]any{"productId": "SKU-RED-M", "quantity": 5, "onHand": 1, "reason": "x"})
+			assert.Equal(t, http.StatusForbidden, a.status, "%s: %s", path, a.body)
+		}
+		a := admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "SKU-RED-M", "quantity": 5})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, int64(15), data[stock](t, a).AvailableQuantity)
+		a = admin.call(http.MethodPost, "/inventory/adjust", map[string]any{"productId": "SKU-RED-M", "onHand": 12, "reason": "stocktake"})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, int64(12), data[stock](t, a).AvailableQuantity)
+		a = admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "none", "quantity": 5})
+		assert.Equal(t, http.StatusNotFound, a.status)
+		a = admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "SKU-RED-M", "quantity": 2147483647})
+		assert.Equal(t, http.StatusConflict, a.status, "on hand beyond 32 bits: %s", a.body)
+		assert.Equal(t, "STOCK_LIMIT_EXCEEDED", a.errorCode(t))
+	})
+
+	t.Run("bad input is a 4xx VALIDATION_ERROR, never a 500", func(t *testing.T) {
+		long := strings.Repeat("x", 129)
+		for _, tt := range []struct {
+			path string
+			body any
+			want int
+		}{
+			{"/inventory/init", `{"productId":`, 400},
+			{"/inventory/init", `{"productId":"a","quantity":"5"}`, 400},
+			{"/inventory/init", map[string]any{"quantity": 5}, 400},
+			{"/inventory/init", map[string]any{"productId": long, "quantity": 5}, 400},
+			{"/inventory/init", map[string]any{"productId": "a", "quantity": -1}, 400},
+			{"/inventory/init", map[string]any{"productId": "a", "quantity": 2147483648}, 400},
+			{"/inventory/init", `{"productId":"a","quantity":99999999999999999999}`, 400},
+			{"/inventory/add-stock", map[string]any{"productId": "SKU-RED-M", "quantity": 0}, 400},
+			{"/inventory/adjust", map[string]any{"productId": "SKU-RED-M", "reason": "x"}, 400},
+			{"/inventory/reserve", map[string]any{"productId": "SKU-RED-M", "orderId": "o", "quantity": 0}, 400},
+			{"/inventory/reserve", map[string]any{"orderId": "o", "items": []any{}}, 400},
+			{"/inventory/release", map[string]any{"reservationId": "not-a-uuid"}, 404},
+			{"/inventory/release", map[string]any{}, 400},
+			{"/inventory/deduct", map[string]any{"reservationId": "00000000-0000-7000-8000-000000000000"}, 404},
+		} {
+			a := admin.call(http.MethodPost, tt.path, tt.body)
+			assert.Equal(t, tt.want, a.status, "%s %v: %s", tt.path, tt.body, a.body)
+			if tt.want == 400 {
+				assert.Equal(t, "VALIDATION_ERROR", a.errorCode(t), "%s", a.body)
+			}
+		}
+		a := admin.call(http.MethodPost, "/inventory/init", `{"productId":"a","pad":"`+strings.Repeat("x", 1<<20)+`"}`)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, a.status)
+		a = admin.call(http.MethodGet, "/inventory/"+long, nil)
+		assert.Equal(t, http.StatusBadRequest, a.status, "%s", a.body)
+		a = admin.call(http.MethodGet, "/inventory/reservations/not-a-uuid", nil)
+		assert.Equal(t, http.StatusNotFound, a.status, "%s", a.body)
+		a = do(t, env, call{method: http.MethodGet, path: "/api/v1/inventory/reservations/00000000-0000-7000-8000-000000000000"})
+		assert.Equal(t, http.StatusUnauthorized, a.status, "reservations are not public")
+	})
+}
+
+func TestInventoryReservations(t *testing.T) {
+	env, admin, shopper := inventoryEnv(t)
+	other := signUp(t, env, "other@example.com").against("inventory")
+	for _, id := range []string{"A", "B"} {
+		a := admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": id, "quantity": 10})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	}
+	get := func(id string) stock {
+		a := admin.call(http.MethodGet, "/inventory/"+id, nil)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		return data[stock](t, a)
+	}
+
+	a := shopper.call(http.MethodPost, "/inventory/reserve", map[string]any{"productId": "A", "orderId": "order-1", "quantity": 4})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	single := data[reservation](t, a)
+	assert.Equal(t, "RESERVED", single.Status)
+	assert.Equal(t, "A", single.ProductID)
+	assert.Equal(t, int64(4), single.Quantity)
+	assert.WithinDuration(t, time.Now(), single.CreatedAt, time.Minute, "a real createdAt (the original's was year 1)")
+	assert.WithinDuration(t, single.CreatedAt.Add(10*time.Minute), single.ExpiresAt, time.Second)
+	assert.Equal(t, stock{ProductID: "A", AvailableQuantity: 6, ReservedQuantity: 4}, get("A"))
+
+	t.Run("a basket is reserved whole or not at all", func(t *testing.T) {
+		a := shopper.call(http.MethodPost, "/inventory/reserve", map[string]any{"orderId": "order-2",
+			"items": []reservationItem{{"A", 2}, {"B", 11}}})
+		require.Equal(t, http.StatusConflict, a.status, "%s", a.body)
+		assert.Equal(t, "INSUFFICIENT_STOCK", a.errorCode(t))
+		assert.Contains(t, string(a.body), `"productIds":["B"]`, "names the short item")
+		assert.Equal(t, int64(6), get("A").AvailableQuantity, "nothing of A was held")
+
+		a = shopper.call(http.MethodPost, "/inventory/reserve", map[string]any{"orderId": "order-2",
+			"items": []reservationItem{{"A", 2}, {"B", 3}, {"A", 1}}})
+		require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+		basket := data[reservation](t, a)
+		assert.Equal(t, []reservationItem{{"A", 3}, {"B", 3}}, basket.Items, "items of one product are merged")
+		assert.Equal(t, int64(3), get("A").AvailableQuantity)
+		assert.Equal(t, int64(7), get("B").AvailableQuantity)
+
+		a = shopper.call(http.MethodGet, "/inventory/reservations?orderId=order-2", nil)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		list := data[[]reservation](t, a)
+		require.Len(t, list, 1)
+		assert.Equal(t, basket.ReservationID, list[0].ReservationID)
+		a = other.call(http.MethodGet, "/inventory/reservations?orderId=order-2", nil)
+		assert.Empty(t, data[[]reservation](t, a), "another user's reservations are not listed")
+	})
+
+	t.Run("only the owner or an admin releases; deduct is ADMIN", func(t *testing.T) {
+		a := other.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": single.ReservationID})
+		assert.Equal(t, http.StatusNotFound, a.status, "%s", a.body)
+		a = other.call(http.MethodGet, "/inventory/reservations/"+single.ReservationID, nil)
+		assert.Equal(t, http.StatusNotFound, a.status, "%s", a.body)
+		a = shopper.call(http.MethodPost, "/inventory/deduct", map[string]any{"reservationId": single.ReservationID})
+		assert.Equal(t, http.StatusForbidden, a.status, "%s", a.body)
+
+		a = shopper.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": single.ReservationID})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, "RELEASED", data[reservation](t, a).Status)
+		assert.Equal(t, stock{ProductID: "A", AvailableQuantity: 7, ReservedQuantity: 3}, get("A"))
+		a = shopper.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": single.ReservationID})
+		assert.Equal(t, http.StatusConflict, a.status)
+		assert.Equal(t, "RESERVATION_ALREADY_RELEASED", a.errorCode(t))
+		a = admin.call(http.MethodPost, "/inventory/deduct", map[string]any{"reservationId": single.ReservationID})
+		assert.Equal(t, "RESERVATION_ALREADY_RELEASED", a.errorCode(t))
+
+		list := data[[]reservation](t, shopper.call(http.MethodGet, "/inventory/reservations?orderId=order-2", nil))
+		a = admin.call(http.MethodPost, "/inventory/deduct", map[string]any{"reservationId": list[0].ReservationID})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, "DEDUCTED", data[reservation](t, a).Status)
+		assert.Equal(t, stock{ProductID: "A", AvailableQuantity: 7, CommittedQuantity: 3}, get("A"))
+		assert.Equal(t, stock{ProductID: "B", AvailableQuantity: 7, CommittedQuantity: 3}, get("B"))
+		a = shopper.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": list[0].ReservationID})
+		assert.Equal(t, "RESERVATION_ALREADY_DEDUCTED", a.errorCode(t))
+		a = admin.call(http.MethodPost, "/inventory/adjust", map[string]any{"productId": "A", "onHand": 2, "reason": "stocktake"})
+		assert.Equal(t, http.StatusConflict, a.status, "committed units cannot be counted away: %s", a.body)
+	})
+}
+
+func TestInventoryExpiry(t *testing.T) {
+	_, admin, shopper := inventoryEnv(t, testenv.WithEnv("inventory", "RESERVATION_TTL=2s", "EXPIRATION_POLL_INTERVAL=200ms"))
+	require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": "A", "quantity": 5}).status)
+	a := shopper.call(http.MethodPost, "/inventory/reserve", map[string]any{"productId": "A", "orderId": "o", "quantity": 5})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	r := data[reservation](t, a)
+
+	start := time.Now()
+	var s stock
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if s = data[stock](t, admin.call(http.MethodGet, "/inventory/A", nil)); s.AvailableQuantity == 5 {
+			break
+		}
+	}
+	require.Equal(t, stock{ProductID: "A", AvailableQuantity: 5}, s, "the stock came back")
+	t.Logf("stock back %s after the reservation was made (TTL 2 s, sweep every 200 ms; goal: within 2 s of expiry)", time.Since(start).Round(time.Millisecond))
+	assert.Equal(t, "EXPIRED", data[reservation](t, shopper.call(http.MethodGet, "/inventory/reservations/"+r.ReservationID, nil)).Status)
+	a = admin.call(http.MethodPost, "/inventory/deduct", map[string]any{"reservationId": r.ReservationID})
+	assert.Equal(t, http.StatusConflict, a.status)
+	assert.Equal(t, "RESERVATION_EXPIRED", a.errorCode(t))
+}
+
+// TestInventoryNeverOversells runs many clients at once through the
+// gateway against one hot product and many others, mixing every change,
+// then checks every invariant on every record and reservation.
+func TestInventoryNeverOversells(t *testing.T) {
+	_, admin, shopper := inventoryEnv(t, testenv.WithEnv("inventory", "RESERVATION_TTL=3s", "EXPIRATION_POLL_INTERVAL=300ms"))
+	const clients, products, initial = 1000, 100, 50
+	ids := []string{"HOT"}
+	for i := range products {
+		ids = append(ids, fmt.Sprintf("P%03d", i))
+	}
+	for _, id := range ids {
+		a := admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": id, "quantity": initial})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	}
+
+	var mu sync.Mutex
+	added := map[string]int64{}
+	var acknowledged []string // reservation ids answered 201
+	counts := map[int]int{}
+	errs := make(chan error, clients)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range clients {
+		wg.Go(func() {
+			<-start
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			pick := func() string {
+				if rng.IntN(2) == 0 {
+					return "HOT"
+				}
+				return ids[1+rng.IntN(products)]
+			}
+			record := func(a answer, err error) (answer, bool) {
+				if err != nil {
+					errs <- err
+					return a, false
+				}
+				mu.Lock()
+				counts[a.status]++
+				mu.Unlock()
+				if a.status >= 500 {
+					errs <- fmt.Errorf("client %d: %d %s", i, a.status, a.body)
+				}
+				return a, true
+			}
+			var body any
+			if rng.IntN(3) == 0 {
+				body = map[string]any{"orderId": fmt.Sprint("order-", i), "items": []reservationItem{{pick(), 1 + int64(rng.IntN(3))}, {pick(), 1}}}
+			} else {
+				body = map[string]any{"orderId": fmt.Sprint("order-", i), "productId": pick(), "quantity": 1 + rng.IntN(3)}
+			}
+			a, ok := record(shopper.send(http.MethodPost, "/inventory/reserve", body, nil))
+			if !ok || a.status != http.StatusCreated {
+				return
+			}
+			var r struct{ Data reservation }
+			if err := json.Unmarshal(a.body, &r); err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			acknowledged = append(acknowledged, r.Data.ReservationID)
+			mu.Unlock()
+			switch rng.IntN(4) {
+			case 0:
+				record(shopper.send(http.MethodPost, "/inventory/release", map[string]any{"reservationId": r.Data.ReservationID}, nil))
+			case 1:
+				record(admin.send(http.MethodPost, "/inventory/deduct", map[string]any{"reservationId": r.Data.ReservationID}, nil))
+			case 2:
+				id := pick()
+				if a, ok := record(admin.send(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": id, "quantity": 2}, nil)); ok && a.status == http.StatusOK {
+					mu.Lock()
+					added[id] += 2
+					mu.Unlock()
+				}
+			} // 3: left to expire
+		})
+	}
+	began := time.Now()
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d clients in %s: answers by status %v", clients, time.Since(began).Round(time.Millisecond), counts)
+	require.Greater(t, counts[http.StatusCreated], 100, "enough reservations went through to mean something")
+	require.Greater(t, counts[http.StatusConflict], 0, "the hot product ran out")
+
+	// Every acknowledged reservation exists, and the records agree with
+	// them: reserved is what open reservations hold, committed what
+	// deducted ones took, and nothing was made or lost.
+	check := func() (byStatus map[string]int) {
+		byStatus = map[string]int{}
+		reserved, committed := map[string]int64{}, map[string]int64{}
+		for _, id := range acknowledged {
+			a := admin.call(http.MethodGet, "/inventory/reservations/"+id, nil)
+			require.Equal(t, http.StatusOK, a.status, "acknowledged reservation %s exists: %s", id, a.body)
+			r := data[reservation](t, a)
+			for _, it := range r.Items {
+				switch r.Status {
+				case "RESERVED":
+					reserved[it.ProductID] += it.Quantity
+				case "DEDUCTED":
+					committed[it.ProductID] += it.Quantity
+				}
+			}
+			byStatus[r.Status]++
+		}
+		a := admin.call(http.MethodGet, "/inventory?ids=HOT", nil)
+		require.Equal(t, http.StatusOK, a.status)
+		for _, chunk := range [][]string{ids[:50], ids[50:]} {
+			a = admin.call(http.MethodGet, "/inventory?ids="+strings.Join(chunk, ","), nil)
+			require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+			records := data[[]stock](t, a)
+			require.Len(t, records, len(chunk))
+			for _, s := range records {
+				assert.GreaterOrEqual(t, s.AvailableQuantity, int64(0), s.ProductID)
+				assert.Equal(t, reserved[s.ProductID], s.ReservedQuantity, "%s: reserved is what open reservations hold", s.ProductID)
+				assert.Equal(t, committed[s.ProductID], s.CommittedQuantity, "%s: committed is what deductions took", s.ProductID)
+				assert.Equal(t, initial+added[s.ProductID], s.AvailableQuantity+s.ReservedQuantity+s.CommittedQuantity,
+					"%s: on hand is what was received", s.ProductID)
+			}
+		}
+		return byStatus
+	}
+	// The reservations left alone expire (TTL 3 s: during the load, and
+	// after it); once all have, every unit they held is back.
+	byStatus := check()
+	for deadline := time.Now().Add(60 * time.Second); byStatus["RESERVED"] > 0 && time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		byStatus = check()
+	}
+	t.Logf("reservations by status: %v", byStatus)
+	assert.Zero(t, byStatus["RESERVED"], "every reservation left open expired")
+	assert.Positive(t, byStatus["EXPIRED"])
+	assert.Positive(t, byStatus["RELEASED"])
+	assert.Positive(t, byStatus["DEDUCTED"])
+}
