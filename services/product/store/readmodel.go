@@ -210,7 +210,6 @@ func (m *ReadModel) searchWhere(q app.SearchQuery) (string, []any) {
 		[]any{statuses, q.TSQuery}
 }
 
-
 // productSorts are the indexed sort expressions, and the type a cursor's
 // value is compared as.
 var productSorts = map[string]struct{ expr, cast string }{
