@@ -49,7 +49,10 @@ func TestAuthHardening(t *testing.T) {
 	})
 
 	t.Run("concurrent failed logins are all counted", func(t *testing.T) {
-		const n = 20
+		// 10 at once still race for the one counter; 20 at once on this
+		// 2-core machine under -race sometimes kept the last password
+		// checks waiting past the 4 s request deadline (503 SERVICE_BUSY).
+		const n = 10
 		answers := concurrently(t, n, func(i int) (answer, error) {
 			from := authClient{t: t, env: env, ip: fmt.Sprintf("198.51.100.%d", 100+i)}
 			return from.send(http.MethodPost, "/api/v1/auth/login", map[string]string{"email": "hank@example.com", "password": "wrong guess"}, nil)
