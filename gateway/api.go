@@ -85,7 +85,7 @@ func (g *gateway) api(c fiber.Ctx) error {
 	}
 
 	app := target.Route.App
-	if !routing.Idempotent(method, c.Get("Idempotency-Key") != "") {
+	if !routing.Idempotent(method) {
 		// The app.namespace alias has a Resiliency target without retries,
 		// so Dapr never replays a request that is unsafe to repeat.
 		app += "." + g.cfg.Namespace

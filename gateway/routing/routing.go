@@ -102,12 +102,16 @@ func (r *Route) Strict(path string) bool {
 	return r.StrictLimit && r.publicPath(path)
 }
 
-// Idempotent reports whether a request may be replayed safely: by method, or
-// because the client sent an Idempotency-Key for the service to deduplicate.
-func Idempotent(method string, hasIdempotencyKey bool) bool {
+// Idempotent reports whether a request may be replayed safely by its
+// method, and so go to the target with retries and a circuit breaker. A
+// write with an Idempotency-Key is safe to send again too, but the client
+// does that: Dapr counts every 4xx as a breaker failure, and a run of
+// business refusals on one write path (409 out of stock) would open its
+// breaker for every client.
+func Idempotent(method string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return true
 	}
-	return hasIdempotencyKey
+	return false
 }

@@ -73,11 +73,10 @@ func TestPublic(t *testing.T) {
 }
 
 func TestIdempotent(t *testing.T) {
-	assert.True(t, Idempotent(http.MethodGet, false))
-	assert.True(t, Idempotent(http.MethodHead, false))
-	assert.False(t, Idempotent(http.MethodPost, false))
-	assert.True(t, Idempotent(http.MethodPost, true))
-	assert.False(t, Idempotent(http.MethodDelete, false))
+	assert.True(t, Idempotent(http.MethodGet))
+	assert.True(t, Idempotent(http.MethodHead))
+	assert.False(t, Idempotent(http.MethodPost))
+	assert.False(t, Idempotent(http.MethodDelete))
 }
 
 func TestStrict(t *testing.T) {

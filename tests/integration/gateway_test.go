@@ -110,7 +110,11 @@ func send(t testing.TB, env *testenv.Env, c call) (answer, error) {
 	}
 	defer resp.Body.Close()
 	if c.contract != "" {
-		if spec := contractOf(t, c.contract); spec != nil {
+		contract := c.contract
+		if resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout {
+			contract = "gateway" // the gateway's own answer: the service did not give one
+		}
+		if spec := contractOf(t, contract); spec != nil {
 			spec.Check(t, req, resp)
 		}
 	}
@@ -558,7 +562,7 @@ func TestGatewayResilience(t *testing.T) {
 	}
 
 	seen := func(id string) int { return seenBy(t, env, "product", token, id) }
-	t.Run("retries: GET on 502-504 only; never a POST without Idempotency-Key", func(t *testing.T) {
+	t.Run("retries: GET on 502-504 only; never a write, keyed or not", func(t *testing.T) {
 		tests := []struct {
 			name, method, status, idemKey string
 			wantSeen                      int
@@ -569,7 +573,9 @@ func TestGatewayResilience(t *testing.T) {
 			{"GET 404 is not retried", http.MethodGet, "404", "", 1},
 			{"POST 503 without Idempotency-Key reaches the service once", http.MethodPost, "503", "", 1},
 			{"DELETE 503 without Idempotency-Key reaches the service once", http.MethodDelete, "503", "", 1},
-			{"POST 503 with Idempotency-Key is retried", http.MethodPost, "503", "key-1", 3},
+			// Its client may send it again under its key; the gateway's
+			// sidecar does not, so it is never behind a circuit breaker.
+			{"POST 503 with Idempotency-Key reaches the service once", http.MethodPost, "503", "key-1", 1},
 		}
 		for i, tt := range tests {
 			id := "retry-" + strconv.Itoa(i)
