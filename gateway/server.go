@@ -94,7 +94,7 @@ func (g *gateway) cors() fiber.Handler {
 		AllowCredentials: g.cfg.CORSCredentials,
 		AllowMethods:     []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 		AllowHeaders:     []string{"Authorization", "Content-Type", web.HeaderCorrelationID, "Idempotency-Key"},
-		ExposeHeaders:    []string{web.HeaderCorrelationID, "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"},
+		ExposeHeaders:    []string{web.HeaderCorrelationID, "Idempotent-Replayed", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"},
 		MaxAge:           600,
 	})
 }

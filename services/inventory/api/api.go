@@ -176,11 +176,27 @@ func (h handlers) reserve(c fiber.Ctx, who app.Caller) error {
 	case items == nil:
 		items = []domain.Item{{ProductID: req.ProductID, Quantity: req.Quantity}}
 	}
-	r, err := h.inv.Reserve(c.Context(), who, req.OrderID, items)
+	o, err := h.inv.Reserve(c.Context(), who, c.Get(headerIdempotencyKey), req.OrderID, items)
 	if err != nil {
 		return answer(err)
 	}
-	return ok(c, http.StatusCreated, "stock reserved", reservationView(r))
+	return answered(c, http.StatusCreated, "stock reserved", o)
+}
+
+// The client's key for a request it may send again (reserve, release,
+// deduct), and the mark on an answer that repeats the first.
+const (
+	headerIdempotencyKey = "Idempotency-Key"
+	headerReplayed       = "Idempotent-Replayed"
+)
+
+// answered is a reservation use case's answer, marked when it repeats the
+// first answer to its Idempotency-Key.
+func answered(c fiber.Ctx, status int, message string, o app.Outcome) error {
+	if o.Replayed {
+		c.Set(headerReplayed, "true")
+	}
+	return ok(c, status, message, reservationView(o.Reservation))
 }
 
 type settleRequest struct {
@@ -195,7 +211,7 @@ func (h handlers) deduct(c fiber.Ctx, who app.Caller) error {
 	return h.settle(c, who, h.inv.Deduct, "reservation deducted")
 }
 
-func (h handlers) settle(c fiber.Ctx, who app.Caller, end func(ctx context.Context, c app.Caller, id string) (domain.Reservation, error), message string) error {
+func (h handlers) settle(c fiber.Ctx, who app.Caller, end func(ctx context.Context, c app.Caller, key, id string) (app.Outcome, error), message string) error {
 	var req settleRequest
 	if err := decode(c, &req); err != nil {
 		return err
@@ -203,11 +219,11 @@ func (h handlers) settle(c fiber.Ctx, who app.Caller, end func(ctx context.Conte
 	if strings.TrimSpace(req.ReservationID) == "" {
 		return answer(validation.Errors{"reservationId": "reservationId is required"})
 	}
-	r, err := end(c.Context(), who, req.ReservationID)
+	o, err := end(c.Context(), who, c.Get(headerIdempotencyKey), req.ReservationID)
 	if err != nil {
 		return answer(err)
 	}
-	return ok(c, http.StatusOK, message, reservationView(r))
+	return answered(c, http.StatusOK, message, o)
 }
 
 func (h handlers) reservation(c fiber.Ctx, who app.Caller) error {
@@ -297,6 +313,7 @@ var answers = []web.ErrorAnswer[struct{}]{
 	web.On(domain.ErrInvalidStockState, http.StatusConflict, "INVALID_STOCK_STATE", web.Said[struct{}]("reserved stock is less than reservation quantity")),
 	web.On(domain.ErrBelowHeld, http.StatusConflict, "INVALID_STOCK_STATE", web.Said[struct{}]("on hand would be less than the reserved and committed stock")),
 	web.On(domain.ErrTooMuchStock, http.StatusConflict, "STOCK_LIMIT_EXCEEDED", web.Said[struct{}](fmt.Sprintf("on hand would exceed %d", domain.MaxQuantity))),
+	web.On(app.ErrKeyReused, http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", web.Said[struct{}]("this Idempotency-Key was used with a different request")),
 	web.On(app.ErrConflict, http.StatusConflict, web.CodeConflict, web.Said[struct{}]("the stock changed too often to apply this; try again")),
 }
 

@@ -46,7 +46,7 @@ func (c Caller) requireAdmin() error {
 type Store interface {
 	// Load reads the named records into a Work (absent ones with Found
 	// false).
-	Load(ctx context.Context, stockIDs, reservationIDs []string) (*Work, error)
+	Load(ctx context.Context, keys Keys) (*Work, error)
 	// Commit writes a batch in one transaction, each record at the version
 	// it was read; ErrConflict when another writer changed one first.
 	Commit(ctx context.Context, b Batch) error
@@ -75,7 +75,7 @@ type Inventory struct {
 // New returns the inventory over store; Run must be running for writes.
 func New(store Store, opts Options) *Inventory {
 	clock := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	return &Inventory{store: store, ledger: newLedger(store, clock, nil), clock: clock, opts: opts}
+	return &Inventory{store: store, ledger: newLedger(store, clock), clock: clock, opts: opts}
 }
 
 // Run is the writer; it returns when ctx ends.
@@ -94,7 +94,7 @@ func (inv *Inventory) Init(ctx context.Context, c Caller, productID string, quan
 	if err := errs.Err(); err != nil {
 		return domain.Stock{}, err
 	}
-	return stockResult(inv.ledger.do(ctx, []string{productID}, nil, func(w *Work) (any, error) {
+	return stockResult(inv.ledger.do(ctx, Keys{Stocks: []string{productID}}, func(w *Work) (any, error) {
 		s := w.Stock(productID)
 		if !s.Found {
 			s.Value, s.Found, s.Changed = domain.NewStock(productID, quantity, lowStockThreshold, w.Now()), true, true
@@ -133,7 +133,7 @@ func (inv *Inventory) Adjust(ctx context.Context, c Caller, productID string, on
 }
 
 func (inv *Inventory) changeStock(ctx context.Context, productID string, change func(*domain.Stock, time.Time) error) (domain.Stock, error) {
-	return stockResult(inv.ledger.do(ctx, []string{productID}, nil, func(w *Work) (any, error) {
+	return stockResult(inv.ledger.do(ctx, Keys{Stocks: []string{productID}}, func(w *Work) (any, error) {
 		s := w.Stock(productID)
 		if !s.Found {
 			return nil, ErrStockNotFound
@@ -164,8 +164,9 @@ func (e *ShortError) Unwrap() error { return domain.ErrInsufficientStock }
 // maxItems bounds one reservation.
 const maxItems = 100
 
-// Reserve holds items for an order, all or none, for the caller.
-func (inv *Inventory) Reserve(ctx context.Context, c Caller, orderID string, items []domain.Item) (domain.Reservation, error) {
+// Reserve holds items for an order, all or none, for the caller; a repeat
+// of the same idempotency key answers as the first did.
+func (inv *Inventory) Reserve(ctx context.Context, c Caller, key, orderID string, items []domain.Item) (Outcome, error) {
 	errs := validation.Errors{}
 	errs.Text("orderId", orderID, domain.MaxProductIDLen)
 	if len(items) == 0 || len(items) > maxItems {
@@ -178,97 +179,93 @@ func (inv *Inventory) Reserve(ctx context.Context, c Caller, orderID string, ite
 		total += it.Quantity
 	}
 	if err := errs.Err(); err != nil {
-		return domain.Reservation{}, err
+		return Outcome{}, err
+	}
+	receipt, err := newReceipt(c, key, "reserve", struct {
+		OrderID string        `json:"orderId"`
+		Items   []domain.Item `json:"items"`
+	}{orderID, items})
+	if err != nil {
+		return Outcome{}, err
 	}
 	id, err := ids.New()
 	if err != nil {
-		return domain.Reservation{}, err
+		return Outcome{}, err
 	}
 	r := domain.NewReservation(id, orderID, c.UserID, items, inv.clock(), inv.opts.ReservationTTL)
-	productIDs := make([]string, 0, len(r.Items))
-	for _, it := range r.Items {
-		productIDs = append(productIDs, it.ProductID)
-	}
-	v, err := inv.ledger.do(ctx, productIDs, nil, func(w *Work) (any, error) {
+	return outcome(inv.ledger.do(ctx, receipt.keys(Keys{Stocks: r.ProductIDs()}), receipt.once(func(w *Work) (domain.Reservation, error) {
 		stocks, ok := w.stocksOf(r.Items)
 		if !ok {
-			return nil, ErrStockNotFound
+			return domain.Reservation{}, ErrStockNotFound
 		}
 		res := r
 		res.CreatedAt, res.UpdatedAt, res.ExpiresAt = w.Now(), w.Now(), w.Now().Add(inv.opts.ReservationTTL)
 		if short, err := res.Hold(stocks, w.Now()); err != nil {
 			if short != nil {
-				return nil, &ShortError{ProductIDs: short}
+				return domain.Reservation{}, &ShortError{ProductIDs: short}
 			}
-			return nil, err
+			return domain.Reservation{}, err
 		}
 		w.touch(res.Items)
 		w.Reservations[res.ID] = &Versioned[domain.Reservation]{Value: res, Changed: true}
 		return res, nil
-	})
-	if err != nil {
-		return domain.Reservation{}, err
-	}
-	return v.(domain.Reservation), nil
+	})))
 }
 
 // Release gives a reservation's units back: its owner or an admin.
-func (inv *Inventory) Release(ctx context.Context, c Caller, reservationID string) (domain.Reservation, error) {
-	return inv.settle(ctx, c, reservationID, false, (*domain.Reservation).Release)
+func (inv *Inventory) Release(ctx context.Context, c Caller, key, reservationID string) (Outcome, error) {
+	return inv.settle(ctx, c, key, "release", reservationID, false, (*domain.Reservation).Release)
 }
 
 // Deduct sells a reservation's units (admins).
-func (inv *Inventory) Deduct(ctx context.Context, c Caller, reservationID string) (domain.Reservation, error) {
+func (inv *Inventory) Deduct(ctx context.Context, c Caller, key, reservationID string) (Outcome, error) {
 	if err := c.requireAdmin(); err != nil {
-		return domain.Reservation{}, err
+		return Outcome{}, err
 	}
-	return inv.settle(ctx, c, reservationID, false, (*domain.Reservation).Deduct)
+	return inv.settle(ctx, c, key, "deduct", reservationID, false, (*domain.Reservation).Deduct)
 }
 
 // Expire ends a reservation whose time has run out (the sweep); one that
 // ended already, or has not expired, is left as it is.
 func (inv *Inventory) Expire(ctx context.Context, reservationID string) error {
-	_, err := inv.settle(ctx, Caller{Role: RoleAdmin}, reservationID, true, (*domain.Reservation).Expire)
+	_, err := inv.settle(ctx, Caller{Role: RoleAdmin}, "", "expire", reservationID, true, (*domain.Reservation).Expire)
 	return err
 }
 
 // settle ends a reservation by end, reading its stock records in the same
 // batch (a reservation names its products, so it is read first).
-func (inv *Inventory) settle(ctx context.Context, c Caller, reservationID string, sweep bool,
-	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (domain.Reservation, error) {
+func (inv *Inventory) settle(ctx context.Context, c Caller, key, operation, reservationID string, sweep bool,
+	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (Outcome, error) {
 	if !ids.Valid(reservationID) {
-		return domain.Reservation{}, ErrReservationNotFound
+		return Outcome{}, ErrReservationNotFound
+	}
+	receipt, err := newReceipt(c, key, operation, reservationID)
+	if err != nil {
+		return Outcome{}, err
 	}
 	current, err := inv.Reservation(ctx, c, reservationID)
 	if err != nil {
-		return domain.Reservation{}, err
+		return Outcome{}, err
 	}
-	productIDs := make([]string, 0, len(current.Items))
-	for _, it := range current.Items {
-		productIDs = append(productIDs, it.ProductID)
-	}
-	v, err := inv.ledger.do(ctx, productIDs, []string{reservationID}, func(w *Work) (any, error) {
+	keys := Keys{Stocks: current.ProductIDs(), Reservations: []string{reservationID}}
+	return outcome(inv.ledger.do(ctx, receipt.keys(keys), receipt.once(func(w *Work) (domain.Reservation, error) {
 		r := w.Reservations[reservationID]
 		if !r.Found {
-			return nil, ErrReservationNotFound
+			return domain.Reservation{}, ErrReservationNotFound
 		}
 		if sweep && (r.Value.Status != domain.Reserved || !r.Value.ExpiredAt(w.Now())) {
 			return r.Value, nil
 		}
 		stocks, ok := w.stocksOf(r.Value.Items)
 		if !ok {
-			return nil, domain.ErrInvalidStockState
+			return domain.Reservation{}, domain.ErrInvalidStockState
 		}
 		next := r.Value
 		if err := end(&next, stocks, w.Now()); err != nil {
-			return nil, err
+			return domain.Reservation{}, err
 		}
 		w.touch(next.Items)
 		r.Value, r.Changed = next, true
 		return next, nil
-	})
-	if err != nil {
-		return domain.Reservation{}, err
-	}
-	return v.(domain.Reservation), nil
+	})))
 }

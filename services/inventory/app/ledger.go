@@ -28,10 +28,16 @@ const maxBatch = 256
 // replica is applied again before its commands give up with ErrConflict.
 const maxCommitAttempts = 5
 
+// Keys name the records a command reads, by id.
+type Keys struct {
+	Stocks, Reservations, Receipts []string
+}
+
 // Work is the records one batch read and changes, by id.
 type Work struct {
 	Stocks       map[string]*Versioned[domain.Stock]
 	Reservations map[string]*Versioned[domain.Reservation]
+	Receipts     map[string]*Versioned[Receipt]
 	now          time.Time
 }
 
@@ -49,16 +55,16 @@ type Versioned[T any] struct {
 type Batch struct {
 	Stocks       []*Versioned[domain.Stock]
 	Reservations []*Versioned[domain.Reservation]
+	Receipts     []*Versioned[Receipt]
 }
 
-// command is one use case's change. needs names the records it reads;
-// apply changes them in w (or changes nothing and fails).
+// command is one use case's change: keys name the records it reads, apply
+// changes them in w (or changes nothing and fails).
 type command struct {
-	ctx          context.Context
-	stocks       []string
-	reservations []string
-	apply        func(w *Work) (any, error)
-	done         chan result
+	ctx   context.Context
+	keys  Keys
+	apply func(w *Work) (any, error)
+	done  chan result
 }
 
 type result struct {
@@ -71,13 +77,10 @@ type Ledger struct {
 	store    Store
 	clock    func() time.Time
 	commands chan *command
-	// committed hears of each batch written (events, caches): the records
-	// as they were before and after.
-	committed func(before, after Batch)
 }
 
-func newLedger(store Store, clock func() time.Time, committed func(before, after Batch)) *Ledger {
-	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch), committed: committed}
+func newLedger(store Store, clock func() time.Time) *Ledger {
+	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch)}
 }
 
 // Run writes batches until ctx ends.
@@ -113,8 +116,8 @@ const batchTimeout = 10 * time.Second
 // do queues a command and waits for its result. A caller that gives up
 // waiting does not stop a batch that has begun: its change is written or
 // not, whole, like any other.
-func (l *Ledger) do(ctx context.Context, stocks, reservations []string, apply func(w *Work) (any, error)) (any, error) {
-	c := &command{ctx: ctx, stocks: stocks, reservations: reservations, apply: apply, done: make(chan result, 1)}
+func (l *Ledger) do(ctx context.Context, keys Keys, apply func(w *Work) (any, error)) (any, error) {
+	c := &command{ctx: ctx, keys: keys, apply: apply, done: make(chan result, 1)}
 	select {
 	case l.commands <- c:
 	case <-ctx.Done():
@@ -154,31 +157,29 @@ func (l *Ledger) write(ctx context.Context, batch []*command) {
 }
 
 func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error) {
-	var stockIDs, reservationIDs []string
+	var all Keys
 	for _, c := range batch {
-		stockIDs = append(stockIDs, c.stocks...)
-		reservationIDs = append(reservationIDs, c.reservations...)
+		all.Stocks = append(all.Stocks, c.keys.Stocks...)
+		all.Reservations = append(all.Reservations, c.keys.Reservations...)
+		all.Receipts = append(all.Receipts, c.keys.Receipts...)
 	}
-	w, err := l.store.Load(ctx, unique(stockIDs), unique(reservationIDs))
+	all = Keys{Stocks: unique(all.Stocks), Reservations: unique(all.Reservations), Receipts: unique(all.Receipts)}
+	w, err := l.store.Load(ctx, all)
 	if err != nil {
 		return nil, fmt.Errorf("ledger load: %w", err)
 	}
 	w.now = l.clock()
-	before := w.snapshot()
 	results := make([]result, len(batch))
 	for i, c := range batch {
 		v, err := c.apply(w)
 		results[i] = result{value: v, err: err}
 	}
-	after := w.changed()
-	if len(after.Stocks)+len(after.Reservations) == 0 {
+	changed := w.changed()
+	if len(changed.Stocks)+len(changed.Reservations)+len(changed.Receipts) == 0 {
 		return results, nil
 	}
-	if err := l.store.Commit(ctx, after); err != nil {
+	if err := l.store.Commit(ctx, changed); err != nil {
 		return nil, fmt.Errorf("ledger commit: %w", err)
-	}
-	if l.committed != nil {
-		l.committed(before.only(after), after)
 	}
 	return results, nil
 }
@@ -211,16 +212,6 @@ func (w *Work) touch(items []domain.Item) {
 	}
 }
 
-// snapshot is a copy of every record as read.
-func (w *Work) snapshot() Batch {
-	var b Batch
-	for _, s := range w.Stocks {
-		c := *s
-		b.Stocks = append(b.Stocks, &c)
-	}
-	return b
-}
-
 // changed is what the batch must write.
 func (w *Work) changed() Batch {
 	var b Batch
@@ -234,22 +225,12 @@ func (w *Work) changed() Batch {
 			b.Reservations = append(b.Reservations, r)
 		}
 	}
-	return b
-}
-
-// only keeps the records of b that after changed.
-func (b Batch) only(after Batch) Batch {
-	keep := map[string]bool{}
-	for _, s := range after.Stocks {
-		keep[s.Value.ProductID] = true
-	}
-	var out Batch
-	for _, s := range b.Stocks {
-		if keep[s.Value.ProductID] {
-			out.Stocks = append(out.Stocks, s)
+	for _, r := range w.Receipts {
+		if r.Changed {
+			b.Receipts = append(b.Receipts, r)
 		}
 	}
-	return out
+	return b
 }
 
 func unique(ids []string) []string {

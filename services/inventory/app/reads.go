@@ -41,7 +41,7 @@ func (inv *Inventory) Stocks(ctx context.Context, productIDs []string) ([]domain
 		return nil, err
 	}
 	productIDs = unique(productIDs)
-	w, err := inv.store.Load(ctx, productIDs, nil)
+	w, err := inv.store.Load(ctx, Keys{Stocks: productIDs})
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (inv *Inventory) Reservation(ctx context.Context, c Caller, id string) (dom
 	if !ids.Valid(id) {
 		return domain.Reservation{}, ErrReservationNotFound
 	}
-	w, err := inv.store.Load(ctx, nil, []string{id})
+	w, err := inv.store.Load(ctx, Keys{Reservations: []string{id}})
 	if err != nil {
 		return domain.Reservation{}, err
 	}

@@ -43,6 +43,15 @@ type Reservation struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+// ProductIDs are the products r holds units of.
+func (r Reservation) ProductIDs() []string {
+	ids := make([]string, 0, len(r.Items))
+	for _, it := range r.Items {
+		ids = append(ids, it.ProductID)
+	}
+	return ids
+}
+
 // ExpiredAt reports whether r's time has run out at now (whatever its
 // status says: a sweep may not have reached it yet).
 func (r Reservation) ExpiredAt(now time.Time) bool { return !now.Before(r.ExpiresAt) }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
@@ -42,17 +43,22 @@ func toDocument(r domain.Reservation) reservationDocument {
 
 func stockKey(productID string) string { return "stock:" + productID }
 func reservationKey(id string) string  { return "reservation:" + id }
+func receiptKey(id string) string      { return "receipt:" + id }
 
 // Load reads every record named in one bulk get.
-func (s *Store) Load(ctx context.Context, stockIDs, reservationIDs []string) (*app.Work, error) {
-	keys := make([]string, 0, len(stockIDs)+len(reservationIDs))
-	for _, id := range stockIDs {
+func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
+	keys := make([]string, 0, len(k.Stocks)+len(k.Reservations)+len(k.Receipts))
+	for _, id := range k.Stocks {
 		keys = append(keys, stockKey(id))
 	}
-	for _, id := range reservationIDs {
+	for _, id := range k.Reservations {
 		keys = append(keys, reservationKey(id))
 	}
-	w := &app.Work{Stocks: map[string]*app.Versioned[domain.Stock]{}, Reservations: map[string]*app.Versioned[domain.Reservation]{}}
+	for _, id := range k.Receipts {
+		keys = append(keys, receiptKey(id))
+	}
+	w := &app.Work{Stocks: map[string]*app.Versioned[domain.Stock]{}, Reservations: map[string]*app.Versioned[domain.Reservation]{},
+		Receipts: map[string]*app.Versioned[app.Receipt]{}}
 	if len(keys) == 0 {
 		return w, nil
 	}
@@ -60,19 +66,27 @@ func (s *Store) Load(ctx context.Context, stockIDs, reservationIDs []string) (*a
 	if err != nil {
 		return nil, err
 	}
-	for i, id := range stockIDs {
+	for _, id := range k.Stocks {
 		v := &app.Versioned[domain.Stock]{Value: domain.Stock{ProductID: id}}
-		if err := decode(items[i], v); err != nil {
+		if err := decode(items[0], v); err != nil {
 			return nil, err
 		}
-		w.Stocks[id] = v
+		w.Stocks[id], items = v, items[1:]
 	}
-	for i, id := range reservationIDs {
+	for _, id := range k.Reservations {
 		doc := &app.Versioned[reservationDocument]{}
-		if err := decode(items[len(stockIDs)+i], doc); err != nil {
+		if err := decode(items[0], doc); err != nil {
 			return nil, err
 		}
 		w.Reservations[id] = &app.Versioned[domain.Reservation]{Value: doc.Value.Reservation, ETag: doc.ETag, Found: doc.Found}
+		items = items[1:]
+	}
+	for _, id := range k.Receipts {
+		v := &app.Versioned[app.Receipt]{}
+		if err := decode(items[0], v); err != nil {
+			return nil, err
+		}
+		w.Receipts[id], items = v, items[1:]
 	}
 	return w, nil
 }
@@ -89,14 +103,17 @@ func decode[T any](it statestore.Item, v *app.Versioned[T]) error {
 }
 
 // Commit writes b in one transaction: each record at its ETag, new ones
-// only if absent.
+// only if absent; receipts expire after app.ReceiptTTL.
 func (s *Store) Commit(ctx context.Context, b app.Batch) error {
-	ops := make([]statestore.Op, 0, len(b.Stocks)+len(b.Reservations))
+	ops := make([]statestore.Op, 0, len(b.Stocks)+len(b.Reservations)+len(b.Receipts))
 	for _, v := range b.Stocks {
 		ops = append(ops, statestore.Op{Key: stockKey(v.Value.ProductID), Value: v.Value, ETag: v.ETag, Create: !v.Found || v.ETag == ""})
 	}
 	for _, v := range b.Reservations {
 		ops = append(ops, statestore.Op{Key: reservationKey(v.Value.ID), Value: toDocument(v.Value), ETag: v.ETag, Create: !v.Found || v.ETag == ""})
+	}
+	for _, v := range b.Receipts {
+		ops = append(ops, statestore.Op{Key: receiptKey(v.Value.ID), Value: v.Value, Create: true, TTL: int(app.ReceiptTTL / time.Second)})
 	}
 	return s.state.Transact(ctx, ops...)
 }

@@ -1,0 +1,100 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qeetmart/qeetmart/services/inventory/domain"
+)
+
+// memStore keeps the records in memory: the ledger's own logic, without a
+// sidecar (the integration tests run the real one).
+type memStore struct {
+	mu           sync.Mutex
+	stocks       map[string]domain.Stock
+	reservations map[string]domain.Reservation
+	receipts     map[string]Receipt
+}
+
+func (m *memStore) Load(_ context.Context, k Keys) (*Work, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w := &Work{Stocks: map[string]*Versioned[domain.Stock]{}, Reservations: map[string]*Versioned[domain.Reservation]{}, Receipts: map[string]*Versioned[Receipt]{}}
+	for _, id := range k.Stocks {
+		s, ok := m.stocks[id]
+		w.Stocks[id] = &Versioned[domain.Stock]{Value: s, Found: ok}
+	}
+	for _, id := range k.Reservations {
+		r, ok := m.reservations[id]
+		w.Reservations[id] = &Versioned[domain.Reservation]{Value: r, Found: ok}
+	}
+	for _, id := range k.Receipts {
+		r, ok := m.receipts[id]
+		w.Receipts[id] = &Versioned[Receipt]{Value: r, Found: ok}
+	}
+	return w, nil
+}
+
+func (m *memStore) Commit(_ context.Context, b Batch) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range b.Stocks {
+		m.stocks[s.Value.ProductID] = s.Value
+	}
+	for _, r := range b.Reservations {
+		m.reservations[r.Value.ID] = r.Value
+	}
+	for _, r := range b.Receipts {
+		m.receipts[r.Value.ID] = r.Value
+	}
+	return nil
+}
+
+func (m *memStore) ReservationsOfOrder(context.Context, string) ([]domain.Reservation, error) {
+	return nil, nil
+}
+
+func (m *memStore) DueReservations(context.Context, time.Time, int) ([]string, error) {
+	return nil, nil
+}
+
+// Two sends of one key in one batch: the second finds the receipt the
+// first left in the batch's work, before anything is written.
+func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {
+	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10, 0, time.Now())},
+		reservations: map[string]domain.Reservation{}, receipts: map[string]Receipt{}}
+	inv := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var wg sync.WaitGroup
+	var outcomes [2]Outcome
+	var errs [2]error
+	for i := range outcomes {
+		wg.Go(func() {
+			outcomes[i], errs[i] = inv.Reserve(ctx, Caller{UserID: "u1"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 2}})
+		})
+	}
+	// Both queued before the writer runs: it takes them as one batch.
+	require.Eventually(t, func() bool { return len(inv.ledger.commands) == 2 }, 5*time.Second, time.Millisecond)
+	go inv.Run(ctx)
+	wg.Wait()
+
+	require.NoError(t, errs[0])
+	require.NoError(t, errs[1])
+	assert.Equal(t, outcomes[0].Reservation, outcomes[1].Reservation)
+	assert.NotEqual(t, outcomes[0].Replayed, outcomes[1].Replayed, "one first answer, one replay")
+	assert.Len(t, store.reservations, 1)
+	assert.Equal(t, int64(2), store.stocks["P"].Reserved)
+
+	_, err := inv.Reserve(ctx, Caller{UserID: "u1"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 3}})
+	assert.ErrorIs(t, err, ErrKeyReused)
+	o, err := inv.Reserve(ctx, Caller{UserID: "u2"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 2}})
+	require.NoError(t, err)
+	assert.False(t, o.Replayed, "another caller's key is its own")
+}
