@@ -61,7 +61,7 @@ integration: dapr deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
 ## bench: every benchmark (see docs/benchmarks.md)
-bench: bench-go bench-gateway bench-auth bench-users bench-product
+bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory
 
 ## bench-go: Go micro-benchmarks (argon2id verify: the CPU of one login)
 bench-go:
@@ -83,6 +83,10 @@ bench-users: build dapr deps
 ## bench-product: catalog reads over 100,000 products, at the service and through the gateway
 bench-product: build dapr deps
 	$(GO) run ./tools/bench product -out docs/bench/product.md
+
+## bench-inventory: reservations/s on one hot product and over 1,000, at the service and through the gateway
+bench-inventory: build dapr deps
+	$(GO) run ./tools/bench inventory -out docs/bench/inventory.md
 
 clean:
 	rm -rf $(BIN)/gateway $(BIN)/auth $(BIN)/user $(BIN)/product $(BIN)/inventory $(BIN)/stack $(BIN)/echoapp .run

@@ -28,12 +28,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth, "users": runUsers, "product": runProduct}
+	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth, "users": runUsers, "product": runProduct, "inventory": runInventory}
 	var err error
 	if bench, ok := benches[firstArg(os.Args)]; ok {
 		err = bench(ctx, os.Args[2:], os.Stdout)
 	} else {
-		err = fmt.Errorf("usage: bench gateway|auth|users|product [flags]")
+		err = fmt.Errorf("usage: bench gateway|auth|users|product|inventory [flags]")
 	}
 	stop()
 	if err != nil {
