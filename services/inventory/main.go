@@ -17,10 +17,13 @@ import (
 )
 
 // The inventory's state stores (components/statestore-inventory.yaml,
-// statestore-inventory-cache.yaml).
+// statestore-inventory-cache.yaml), and where the product service's events
+// arrive (components/pubsub.yaml, docs/events.md).
 const (
-	stateStore = "inventory-store"
-	cacheStore = "inventory-cache"
+	stateStore    = "inventory-store"
+	cacheStore    = "inventory-cache"
+	eventsPubsub  = "events"
+	productsTopic = "products"
 )
 
 // Config is the inventory service's own environment (docs/configuration.md).
@@ -69,5 +72,6 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	go inv.Sweep(ctx, d.Log)
 
 	api.Routes(r, inv)
+	api.Catalog(r, eventsPubsub, productsTopic, inv, d.Log)
 	return nil
 }

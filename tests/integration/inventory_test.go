@@ -491,3 +491,45 @@ func TestInventoryNeverOversells(t *testing.T) {
 	assert.Positive(t, byStatus["RELEASED"])
 	assert.Positive(t, byStatus["DEDUCTED"])
 }
+
+// The inventory follows the catalog through the product service's events:
+// a new variant's SKU gets a record with nothing on hand, and a deleted
+// product's records are retired (nothing more is reserved or received).
+func TestInventoryFollowsCatalog(t *testing.T) {
+	env := adminEnvOf(t, []string{"product", "inventory"})
+	catalog, audio := catalogAdmin(t, env)
+	admin := catalog.against("inventory")
+
+	a := catalog.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":"Speaker","brand":"JBL","categoryId":%q,"price":50,"currency":"USD","status":"ACTIVE"}`, audio))
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	speaker := decode[product](t, a)
+	a = catalog.call(http.MethodPost, "/products/"+speaker.ID+"/variants", `{"sku":"SPK-RED","color":"Red"}`)
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+
+	var s stock
+	waitFor(t, "a record for the new SKU", func() bool {
+		a := admin.call(http.MethodGet, "/inventory/SPK-RED", nil)
+		if a.status == http.StatusOK {
+			s = data[stock](t, a)
+		}
+		return a.status == http.StatusOK
+	})
+	assert.Equal(t, stock{ProductID: "SPK-RED"}, s, "nothing on hand")
+	require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "SPK-RED", "quantity": 5}).status)
+	a = admin.call(http.MethodPost, "/inventory/reserve", map[string]any{"productId": "SPK-RED", "orderId": "o-1", "quantity": 2})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	held := data[reservation](t, a)
+
+	require.Equal(t, http.StatusOK, catalog.call(http.MethodDelete, "/products/"+speaker.ID, nil).status)
+	waitFor(t, "the SKU's record retired", func() bool {
+		return strings.Contains(string(admin.call(http.MethodGet, "/inventory/SPK-RED", nil).body), `"retired":true`)
+	})
+	a = admin.call(http.MethodPost, "/inventory/reserve", map[string]any{"productId": "SPK-RED", "orderId": "o-2", "quantity": 1})
+	assert.Equal(t, http.StatusConflict, a.status, "%s", a.body)
+	assert.Equal(t, "PRODUCT_RETIRED", a.errorCode(t))
+	a = admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "SPK-RED", "quantity": 1})
+	assert.Equal(t, "PRODUCT_RETIRED", a.errorCode(t))
+	a = admin.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": held.ReservationID})
+	assert.Equal(t, http.StatusOK, a.status, "what was held is still given back: %s", a.body)
+	assert.Equal(t, int64(5), data[stock](t, admin.call(http.MethodGet, "/inventory/SPK-RED", nil)).AvailableQuantity)
+}

@@ -22,7 +22,13 @@ const userAdminPassword = "an admin passphrase"
 // (root@example.com) and the gateway's per-IP limits lifted.
 func adminEnv(t *testing.T, service string, opts ...testenv.Option) *testenv.Env {
 	t.Helper()
-	env := testenv.Start(t, []string{"gateway", "auth", service}, append([]testenv.Option{
+	return adminEnvOf(t, []string{service}, opts...)
+}
+
+// adminEnvOf is adminEnv with several services.
+func adminEnvOf(t *testing.T, services []string, opts ...testenv.Option) *testenv.Env {
+	t.Helper()
+	env := testenv.Start(t, append([]string{"gateway", "auth"}, services...), append([]testenv.Option{
 		testenv.WithEnv("gateway", "AUTH_RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000",
 			"RATE_LIMIT_BURST=100000", "RATE_LIMIT_RPS=100000"),
 		testenv.WithEnv("auth", "AUTH_ADMIN_EMAIL=root@example.com", "AUTH_ADMIN_PASSWORD="+userAdminPassword)}, opts...)...)

@@ -313,6 +313,7 @@ var answers = []web.ErrorAnswer[struct{}]{
 	web.On(domain.ErrInvalidStockState, http.StatusConflict, "INVALID_STOCK_STATE", web.Said[struct{}]("reserved stock is less than reservation quantity")),
 	web.On(domain.ErrBelowHeld, http.StatusConflict, "INVALID_STOCK_STATE", web.Said[struct{}]("on hand would be less than the reserved and committed stock")),
 	web.On(domain.ErrTooMuchStock, http.StatusConflict, "STOCK_LIMIT_EXCEEDED", web.Said[struct{}](fmt.Sprintf("on hand would exceed %d", domain.MaxQuantity))),
+	web.On(domain.ErrRetired, http.StatusConflict, "PRODUCT_RETIRED", web.Said[struct{}]("the product was deleted from the catalog")),
 	web.On(app.ErrKeyReused, http.StatusUnprocessableEntity, "IDEMPOTENCY_KEY_REUSED", web.Said[struct{}]("this Idempotency-Key was used with a different request")),
 	web.On(app.ErrConflict, http.StatusConflict, web.CodeConflict, web.Said[struct{}]("the stock changed too often to apply this; try again")),
 }

@@ -116,3 +116,25 @@ func keys(m validation.Errors) []string {
 	}
 	return out
 }
+
+func TestRetiredStockTakesNothingMoreButGivesBack(t *testing.T) {
+	now := time.Now()
+	s := NewStock("P", 10, 0, now)
+	r := NewReservation("r1", "o1", "u1", []Item{{ProductID: "P", Quantity: 4}}, now, time.Minute)
+	_, err := r.Hold(map[string]*Stock{"P": &s}, now)
+	require.NoError(t, err)
+	assert.True(t, s.Retire(now))
+	assert.False(t, s.Retire(now), "retiring again changes nothing")
+
+	again := NewReservation("r2", "o2", "u1", []Item{{ProductID: "P", Quantity: 1}}, now, time.Minute)
+	_, err = again.Hold(map[string]*Stock{"P": &s}, now)
+	assert.ErrorIs(t, err, ErrRetired)
+	assert.ErrorIs(t, s.Add(1, now), ErrRetired)
+	other := NewStock("Q", 10, 0, now)
+	basket := NewReservation("r3", "o3", "u1", []Item{{ProductID: "Q", Quantity: 1}, {ProductID: "P", Quantity: 1}}, now, time.Minute)
+	_, err = basket.Hold(map[string]*Stock{"P": &s, "Q": &other}, now)
+	assert.ErrorIs(t, err, ErrRetired)
+	assert.Equal(t, int64(10), other.Available, "all or none: nothing of Q was held")
+	require.NoError(t, r.Release(map[string]*Stock{"P": &s}, now), "what is held is given back")
+	assert.Equal(t, int64(10), s.Available)
+}

@@ -91,6 +91,11 @@ func (r Reservation) open() error {
 // units (ErrInsufficientStock).
 func (r Reservation) Hold(stocks map[string]*Stock, now time.Time) (short []string, err error) {
 	for _, it := range r.Items {
+		if stocks[it.ProductID].Retired {
+			return nil, ErrRetired
+		}
+	}
+	for _, it := range r.Items {
 		if stocks[it.ProductID].Available < it.Quantity {
 			short = append(short, it.ProductID)
 		}

@@ -19,6 +19,7 @@ var (
 	ErrInvalidStockState = errors.New("reserved stock is less than reservation quantity")
 	ErrTooMuchStock      = errors.New("on hand would exceed the largest quantity")
 	ErrBelowHeld         = errors.New("on hand would be less than the reserved and committed stock")
+	ErrRetired           = errors.New("the product was deleted from the catalog")
 )
 
 // MaxQuantity bounds every quantity and every total: 32-bit, as the
@@ -32,13 +33,16 @@ const MaxProductIDLen = 128
 // by open reservations; Committed was deducted (sold, not yet shipped).
 // OnHand is always their sum: no rule changes one without another.
 type Stock struct {
-	ProductID         string    `json:"productId"`
-	Available         int64     `json:"availableQuantity"`
-	Reserved          int64     `json:"reservedQuantity"`
-	Committed         int64     `json:"committedQuantity"`
-	LowStockThreshold int64     `json:"lowStockThreshold"`
-	CreatedAt         time.Time `json:"createdAt"`
-	UpdatedAt         time.Time `json:"updatedAt"`
+	ProductID         string `json:"productId"`
+	Available         int64  `json:"availableQuantity"`
+	Reserved          int64  `json:"reservedQuantity"`
+	Committed         int64  `json:"committedQuantity"`
+	LowStockThreshold int64  `json:"lowStockThreshold"`
+	// Retired: the catalog deleted the product. Nothing more is reserved
+	// or received; what is held can still be released or deducted.
+	Retired   bool      `json:"retired,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // NewStock is a product's first record, with quantity available.
@@ -52,8 +56,20 @@ func (s Stock) OnHand() int64 { return s.Available + s.Reserved + s.Committed }
 // Low reports whether available stock is below the threshold.
 func (s Stock) Low() bool { return s.Available < s.LowStockThreshold }
 
+// Retire marks a product gone from the catalog (again is no change).
+func (s *Stock) Retire(now time.Time) bool {
+	if s.Retired {
+		return false
+	}
+	s.Retired, s.UpdatedAt = true, now
+	return true
+}
+
 // Add receives q more units.
 func (s *Stock) Add(q int64, now time.Time) error {
+	if s.Retired {
+		return ErrRetired
+	}
 	if s.OnHand()+q > MaxQuantity {
 		return ErrTooMuchStock
 	}
@@ -76,6 +92,9 @@ func (s *Stock) SetOnHand(onHand int64, now time.Time) error {
 
 // Hold moves q units from available to reserved.
 func (s *Stock) Hold(q int64, now time.Time) error {
+	if s.Retired {
+		return ErrRetired
+	}
 	if s.Available < q {
 		return ErrInsufficientStock
 	}
