@@ -52,6 +52,18 @@ func (p *process) exited() bool {
 	}
 }
 
+// kill ends the process with SIGKILL and waits until it is gone.
+func (p *process) kill() error {
+	if p == nil || p.exited() {
+		return nil
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		return fmt.Errorf("kill %s: %w", p.name, err)
+	}
+	<-p.done
+	return nil
+}
+
 // stop asks the process to end (SIGTERM), and kills it after grace.
 func (p *process) stop(grace time.Duration) error {
 	if p.exited() {

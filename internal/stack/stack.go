@@ -346,6 +346,25 @@ func (s *Stack) StopAppOnly(app string) error {
 	return stopProc(n.app)
 }
 
+// KillApp ends app with SIGKILL, as a crash would: no drain, no goodbye.
+// StartApp starts it again.
+func (s *Stack) KillApp(app string) error {
+	n, err := s.node(app)
+	if err != nil {
+		return err
+	}
+	return n.app.kill()
+}
+
+// KillSidecar ends app's daprd with SIGKILL. StartApp starts it again.
+func (s *Stack) KillSidecar(app string) error {
+	n, err := s.node(app)
+	if err != nil {
+		return err
+	}
+	return n.daprd.kill()
+}
+
 func (s *Stack) node(app string) (*node, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
