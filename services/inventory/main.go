@@ -24,6 +24,7 @@ const (
 	cacheStore    = "inventory-cache"
 	eventsPubsub  = "events"
 	productsTopic = "products"
+	stockTopic    = "stock"
 )
 
 // Config is the inventory service's own environment (docs/configuration.md).
@@ -36,6 +37,8 @@ type Config struct {
 	ReservationTTL time.Duration `env:"RESERVATION_TTL" envDefault:"10m"`
 	// SweepInterval is how often expired reservations are ended.
 	SweepInterval time.Duration `env:"EXPIRATION_POLL_INTERVAL" envDefault:"1s"`
+	// EventRelayInterval is how often pending stock events are published.
+	EventRelayInterval time.Duration `env:"STOCK_EVENT_POLL_INTERVAL" envDefault:"500ms"`
 }
 
 func main() {
@@ -70,6 +73,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	go func() { defer close(written); inv.Run(writing) }()
 	d.OnStop(func() { stopWriting(); <-written })
 	go inv.Sweep(ctx, d.Log)
+	go inv.Relay(ctx, store.NewPublisher(d.Sidecar, eventsPubsub, stockTopic), cfg.EventRelayInterval, d.Log)
 
 	api.Routes(r, inv)
 	api.Catalog(r, eventsPubsub, productsTopic, inv, d.Log)

@@ -657,3 +657,52 @@ func TestInventorySurvivesCrashes(t *testing.T) {
 		assert.Equal(t, int64(initial), s.AvailableQuantity+s.ReservedQuantity+s.CommittedQuantity, "%s: nothing made or lost", id)
 	}
 }
+
+// A product's available stock crossing its threshold, down and back up,
+// is published once each way on the stock topic, from the change's own
+// transaction; changes that stay on one side publish nothing.
+func TestInventoryStockEvents(t *testing.T) {
+	env, admin, shopper := inventoryEnv(t, testenv.WithEnv("inventory", "STOCK_EVENT_POLL_INTERVAL=100ms"))
+	require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": "LOW-1", "quantity": 10, "lowStockThreshold": 5}).status)
+	a := shopper.call(http.MethodPost, "/inventory/reserve", map[string]any{"productId": "LOW-1", "orderId": "o-1", "quantity": 6})
+	require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+	held := data[reservation](t, a)
+	a = shopper.call(http.MethodPost, "/inventory/reserve", map[string]any{"productId": "LOW-1", "orderId": "o-2", "quantity": 1})
+	require.Equal(t, http.StatusCreated, a.status, "still low: no event")
+	require.Equal(t, http.StatusOK, shopper.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": held.ReservationID}).status)
+	require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "LOW-1", "quantity": 1}).status, "still above: no event")
+
+	type stockEvent struct {
+		ID, Type, Source, Subject string
+		Data                      struct {
+			ID, Type, ProductID                  string
+			AvailableQuantity, LowStockThreshold int64
+		}
+	}
+	var events []stockEvent
+	waitFor(t, "two stock events", func() bool {
+		events = nil
+		for _, e := range streamEntries(t, env, "stock") {
+			var se stockEvent
+			require.NoError(t, json.Unmarshal(e, &se))
+			events = append(events, se)
+		}
+		return len(events) >= 2
+	})
+	time.Sleep(500 * time.Millisecond) // five relay passes: nothing more comes
+	events = events[:0]
+	for _, e := range streamEntries(t, env, "stock") {
+		var se stockEvent
+		require.NoError(t, json.Unmarshal(e, &se))
+		events = append(events, se)
+	}
+	require.Len(t, events, 2)
+	assert.Equal(t, "com.qeetmart.stock.low", events[0].Type)
+	assert.Equal(t, "inventory", events[0].Source)
+	assert.Equal(t, "LOW-1", events[0].Subject)
+	assert.Equal(t, events[0].ID, events[0].Data.ID)
+	assert.Equal(t, int64(4), events[0].Data.AvailableQuantity)
+	assert.Equal(t, int64(5), events[0].Data.LowStockThreshold)
+	assert.Equal(t, "stock.restored", events[1].Data.Type)
+	assert.Equal(t, int64(9), events[1].Data.AvailableQuantity)
+}

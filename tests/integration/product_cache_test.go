@@ -126,6 +126,18 @@ func TestProductCaching(t *testing.T) {
 // Redis pub/sub stores them (field "data").
 func streamEvents(t *testing.T, env *testenv.Env, topic string) []cloudEvent {
 	t.Helper()
+	var events []cloudEvent
+	for _, raw := range streamEntries(t, env, topic) {
+		var ce cloudEvent
+		require.NoError(t, json.Unmarshal(raw, &ce), "%s", raw)
+		events = append(events, ce)
+	}
+	return events
+}
+
+// streamEntries are the CloudEvents on topic's Redis stream, as sent.
+func streamEntries(t *testing.T, env *testenv.Env, topic string) []json.RawMessage {
+	t.Helper()
 	host, port, _ := strings.Cut(env.RedisHost(), ":")
 	out, err := exec.Command("redis-cli", "-h", host, "-p", port, "--json", "XRANGE", topic, "-", "+").Output()
 	require.NoError(t, err)
@@ -133,19 +145,17 @@ func streamEvents(t *testing.T, env *testenv.Env, topic string) []cloudEvent {
 	if strings.TrimSpace(string(out)) != "" {
 		require.NoError(t, json.Unmarshal(out, &entries), "%s", out)
 	}
-	var events []cloudEvent
+	var data []json.RawMessage
 	for _, e := range entries {
 		var fields []string
 		require.NoError(t, json.Unmarshal(e[1], &fields))
 		for i := 0; i+1 < len(fields); i += 2 {
 			if fields[i] == "data" {
-				var ce cloudEvent
-				require.NoError(t, json.Unmarshal([]byte(fields[i+1]), &ce), fields[i+1])
-				events = append(events, ce)
+				data = append(data, json.RawMessage(fields[i+1]))
 			}
 		}
 	}
-	return events
+	return data
 }
 
 type cloudEvent struct {

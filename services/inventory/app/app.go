@@ -54,6 +54,10 @@ type Store interface {
 	ReservationsOfOrder(ctx context.Context, orderID string) ([]domain.Reservation, error)
 	// DueReservations are up to limit open reservations expired by now.
 	DueReservations(ctx context.Context, now time.Time, limit int) ([]string, error)
+	// PendingEvents are up to limit stock events not yet published, oldest
+	// first; DeleteEvent removes one once it is.
+	PendingEvents(ctx context.Context, limit int) ([]StockEvent, error)
+	DeleteEvent(ctx context.Context, id string) error
 }
 
 // Options are the inventory's settings.

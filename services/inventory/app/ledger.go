@@ -56,6 +56,7 @@ type Batch struct {
 	Stocks       []*Versioned[domain.Stock]
 	Reservations []*Versioned[domain.Reservation]
 	Receipts     []*Versioned[Receipt]
+	Events       []StockEvent // new, so written only if absent
 }
 
 // command is one use case's change: keys name the records it reads, apply
@@ -169,6 +170,7 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 		return nil, fmt.Errorf("ledger load: %w", err)
 	}
 	w.now = l.clock()
+	wasLow := lowAtLoad(w)
 	results := make([]result, len(batch))
 	for i, c := range batch {
 		v, err := c.apply(w)
@@ -177,6 +179,9 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 	changed := w.changed()
 	if len(changed.Stocks)+len(changed.Reservations)+len(changed.Receipts) == 0 {
 		return results, nil
+	}
+	if changed.Events, err = crossings(w, wasLow); err != nil {
+		return nil, err
 	}
 	if err := l.store.Commit(ctx, changed); err != nil {
 		return nil, fmt.Errorf("ledger commit: %w", err)

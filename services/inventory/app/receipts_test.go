@@ -63,6 +63,10 @@ func (m *memStore) DueReservations(context.Context, time.Time, int) ([]string, e
 	return nil, nil
 }
 
+func (m *memStore) PendingEvents(context.Context, int) ([]StockEvent, error) { return nil, nil }
+
+func (m *memStore) DeleteEvent(context.Context, string) error { return nil }
+
 // Two sends of one key in one batch: the second finds the receipt the
 // first left in the batch's work, before anything is written.
 func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {

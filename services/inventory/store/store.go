@@ -44,6 +44,7 @@ func toDocument(r domain.Reservation) reservationDocument {
 func stockKey(productID string) string { return "stock:" + productID }
 func reservationKey(id string) string  { return "reservation:" + id }
 func receiptKey(id string) string      { return "receipt:" + id }
+func eventKey(id string) string        { return "event:" + id }
 
 // Load reads every record named in one bulk get.
 func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
@@ -115,5 +116,13 @@ func (s *Store) Commit(ctx context.Context, b app.Batch) error {
 	for _, v := range b.Receipts {
 		ops = append(ops, statestore.Op{Key: receiptKey(v.Value.ID), Value: v.Value, Create: true, TTL: int(app.ReceiptTTL / time.Second)})
 	}
+	for _, e := range b.Events {
+		ops = append(ops, statestore.Op{Key: eventKey(e.ID), Value: e, Create: true})
+	}
 	return s.state.Transact(ctx, ops...)
+}
+
+// DeleteEvent removes a published stock event.
+func (s *Store) DeleteEvent(ctx context.Context, id string) error {
+	return s.state.Transact(ctx, statestore.Op{Key: eventKey(id)})
 }
