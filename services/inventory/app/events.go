@@ -75,18 +75,8 @@ const relayLimit = 100
 
 // Relay publishes pending stock events every interval until ctx ends.
 func (inv *Inventory) Relay(ctx context.Context, p Publisher, interval time.Duration, log *slog.Logger) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if err := inv.relayOnce(ctx, p); err != nil && ctx.Err() == nil {
-			log.Warn("stock events not published yet; the next pass tries again", "err", err)
-		}
-	}
+	every(ctx, interval, func(ctx context.Context) error { return inv.relayOnce(ctx, p) },
+		func(err error) { log.Warn("stock events not published yet; the next pass tries again", "err", err) })
 }
 
 func (inv *Inventory) relayOnce(ctx context.Context, p Publisher) error {

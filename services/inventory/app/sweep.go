@@ -16,7 +16,13 @@ const sweepLimit = 500
 // sweeping one reservation cannot both end it (the second finds it ended,
 // or loses the write and then finds it ended).
 func (inv *Inventory) Sweep(ctx context.Context, log *slog.Logger) {
-	tick := time.NewTicker(inv.opts.SweepInterval)
+	every(ctx, inv.opts.SweepInterval, inv.sweepOnce, func(err error) { log.Warn("reservation sweep", "error", err) })
+}
+
+// every runs pass each interval until ctx ends; a failed pass is reported
+// and the next one tries again.
+func every(ctx context.Context, interval time.Duration, pass func(context.Context) error, failed func(error)) {
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -24,8 +30,8 @@ func (inv *Inventory) Sweep(ctx context.Context, log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
-		if err := inv.sweepOnce(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("reservation sweep", "error", err)
+		if err := pass(ctx); err != nil && ctx.Err() == nil {
+			failed(err)
 		}
 	}
 }

@@ -1,13 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
@@ -87,32 +83,10 @@ func (r Relay) Forward(ctx context.Context, message []byte) (forwarded bool, err
 		return false, nil // a claim row: nothing to tell
 	}
 	e := publicEvent(*c.Event)
-	body, err := json.Marshal(map[string]any{
-		"specversion":     "1.0",
-		"id":              e.ID,
-		"source":          "product",
-		"type":            "com.qeetmart." + string(e.Type),
-		"subject":         e.ProductID,
-		"time":            e.OccurredAt,
-		"datacontenttype": "application/json",
-		"data":            e,
-	})
+	err = r.dapr.Publish(ctx, EventsPubsub, EventsTopic, sidecar.CloudEvent{ID: e.ID, Type: "com.qeetmart." + string(e.Type),
+		Source: "product", Subject: e.ProductID, Time: e.OccurredAt, Data: e})
 	if err != nil {
-		return false, err
-	}
-	req, err := r.dapr.NewRequest(ctx, http.MethodPost, "/v1.0/publish/"+url.PathEscape(EventsPubsub)+"/"+url.PathEscape(EventsTopic), bytes.NewReader(body))
-	if err != nil {
-		return false, err
-	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	resp, err := r.dapr.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("relay: publish: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return false, fmt.Errorf("relay: publish: HTTP %d: %s", resp.StatusCode, raw)
+		return false, fmt.Errorf("relay: %w", err)
 	}
 	return true, nil
 }
