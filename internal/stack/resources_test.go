@@ -126,8 +126,9 @@ func TestEachSidecarAllowsOnlyWhatItsAppUses(t *testing.T) {
 		"product":   {"state"},
 		"inventory": {"state"},
 	}
-	// Over HTTP only: the product relay publishes the outbox's changes.
-	wantHTTP := map[string][]string{"product": {"state", "publish"}}
+	// Over HTTP only: the product relay publishes the outbox's changes, the
+	// inventory's relay its stock events.
+	wantHTTP := map[string][]string{"product": {"state", "publish"}, "inventory": {"state", "publish"}}
 	for _, app := range Apps {
 		raw, err := os.ReadFile(filepath.Join(repoRoot(t), "dapr", "config", app+".yaml"))
 		require.NoError(t, err)
