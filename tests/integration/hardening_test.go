@@ -153,6 +153,8 @@ func TestSidecarsServeOnlyTheirAppsAPIs(t *testing.T) {
 	for _, app := range []string{"auth", "user", "product", "inventory"} {
 		forbidden[app] = []probe{{"GET", "/v1.0/invoke/gateway/method/health"}, {"GET", "/v1.0/invoke/auth/method/ready"}}
 	}
+	forbidden["product"] = append(forbidden["product"], probe{"POST", "/v1.0/publish/events/stock"})
+	forbidden["inventory"] = append(forbidden["inventory"], probe{"POST", "/v1.0/publish/events/products"})
 	for _, app := range stack.Apps {
 		for _, p := range append(forbiddenEverywhere, forbidden[app]...) {
 			req, err := http.NewRequest(p.method, env.SidecarURL(app)+p.path, strings.NewReader("{}"))
@@ -161,11 +163,12 @@ func TestSidecarsServeOnlyTheirAppsAPIs(t *testing.T) {
 			resp, err := http.DefaultClient.Do(req)
 			require.NoError(t, err)
 			resp.Body.Close()
-			if app == "product" && strings.HasPrefix(p.path, "/v1.0/publish/") {
-				// Product's relay publishes over HTTP, on topic products only:
-				// any other topic is refused by the component's scopes.
+			if (app == "product" || app == "inventory") && strings.HasPrefix(p.path, "/v1.0/publish/") {
+				// Their relays publish over HTTP, product on topic products
+				// only, inventory on stock only: any other topic (the other's
+				// included) is refused by the component's scopes.
 				assert.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound}, resp.StatusCode,
-					"product's sidecar publishes %s", p.path)
+					"%s's sidecar publishes %s", app, p.path)
 				continue
 			}
 			assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s's sidecar serves %s %s", app, p.method, p.path)
