@@ -37,6 +37,9 @@ type Config struct {
 	ReservationTTL time.Duration `env:"RESERVATION_TTL" envDefault:"10m"`
 	// SweepInterval is how often expired reservations are ended.
 	SweepInterval time.Duration `env:"EXPIRATION_POLL_INTERVAL" envDefault:"1s"`
+	// StockCacheTTL is how old a shopper's view of availability may be
+	// (Redis, inventory-cache); 0 reads PostgreSQL every time.
+	StockCacheTTL time.Duration `env:"STOCK_CACHE_TTL" envDefault:"1s"`
 	// EventRelayInterval is how often pending stock events are published.
 	EventRelayInterval time.Duration `env:"STOCK_EVENT_POLL_INTERVAL" envDefault:"500ms"`
 }
@@ -63,8 +66,12 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	if err := readModel.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	inv := app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel),
-		app.Options{ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.SweepInterval})
+	opts := app.Options{ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.SweepInterval}
+	if cfg.StockCacheTTL > 0 {
+		opts.Cache, opts.CacheTTL = store.NewCache(statestore.New(d.Sidecar, cacheStore)), cfg.StockCacheTTL
+		opts.CacheFailed = func(err error) { d.Log.Warn("stock cache passed by", "err", err) }
+	}
+	inv := app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel), opts)
 
 	// The writer outlives the service's context: requests still draining
 	// after SIGTERM need it. It stops once the server has drained.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +85,33 @@ func TestInventoryStock(t *testing.T) {
 		a = do(t, env, call{method: http.MethodGet, path: "/api/v1/inventory/none", contract: "inventory"})
 		assert.Equal(t, http.StatusNotFound, a.status)
 		assert.Equal(t, "PRODUCT_NOT_FOUND", a.errorCode(t))
+	})
+
+	t.Run("shoppers read availability through Redis, a second old at most; a flush changes nothing", func(t *testing.T) {
+		require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": "CACHED", "quantity": 10}).status)
+		available := func() int64 {
+			a := do(t, env, call{method: http.MethodGet, path: "/api/v1/inventory/CACHED", contract: "inventory"})
+			require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+			return data[stock](t, a).AvailableQuantity
+		}
+		assert.Equal(t, int64(10), available())
+		host, port, _ := strings.Cut(env.RedisHost(), ":")
+		redis := func(args ...string) string {
+			out, err := exec.Command("redis-cli", append([]string{"-h", host, "-p", port}, args...)...).Output()
+			require.NoError(t, err)
+			return strings.TrimSpace(string(out))
+		}
+		assert.NotEmpty(t, redis("--scan", "--pattern", "*stock:CACHED"), "the shopper's read filled the cache")
+
+		require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/add-stock", map[string]any{"productId": "CACHED", "quantity": 5}).status)
+		assert.Equal(t, int64(15), data[stock](t, admin.call(http.MethodGet, "/inventory/CACHED", nil)).AvailableQuantity, "admins read the record of truth")
+		changed := time.Now()
+		waitFor(t, "shoppers see the new stock", func() bool { return available() == 15 })
+		t.Logf("shoppers saw the change %s after it", time.Since(changed).Round(time.Millisecond))
+
+		redis("FLUSHALL")
+		assert.Equal(t, int64(15), available(), "a flushed cache loses and invents nothing")
+		assert.Equal(t, int64(15), data[stock](t, admin.call(http.MethodGet, "/inventory/CACHED", nil)).AvailableQuantity)
 	})
 
 	t.Run("add-stock and adjust are ADMIN only", func(t *testing.T) {
@@ -541,7 +569,8 @@ func TestInventoryFollowsCatalog(t *testing.T) {
 // answer. Afterwards every acknowledged reservation exists in its
 // acknowledged state, no order has two reservations (each applied once),
 // and every record balances against the reservations that exist.
-// Redis is not flushed here: the inventory keeps nothing in it yet.
+// Redis is not flushed here: it holds only copies for shoppers' reads
+// (TestInventoryStock flushes it).
 func TestInventorySurvivesCrashes(t *testing.T) {
 	env, admin, shopper := inventoryEnv(t)
 	const clients, initial = 50, 100_000

@@ -141,6 +141,9 @@ type Op struct {
 	// the same Key. Dapr handles one projection per transaction safely; put
 	// it last.
 	Projection bool
+	// Opaque stores Value without saying it is JSON: a Redis store told so
+	// writes it with RedisJSON's commands, which a plain Redis lacks.
+	Opaque bool
 }
 
 // Save writes one key.
@@ -178,7 +181,10 @@ func (s *Store) Transact(ctx context.Context, ops ...Op) error {
 		} else {
 			// Values are JSON; saying so also makes an outbox publish them
 			// as JSON rather than as Go's %v of the decoded value.
-			r.Metadata = map[string]string{"contentType": "application/json"}
+			r.Metadata = map[string]string{}
+			if !op.Opaque {
+				r.Metadata["contentType"] = "application/json"
+			}
 			if op.TTL > 0 {
 				r.Metadata["ttlInSeconds"] = strconv.Itoa(op.TTL)
 			}

@@ -86,11 +86,12 @@ func stockView(s domain.Stock, who app.Caller) any {
 }
 
 func (h handlers) stock(c fiber.Ctx) error {
-	s, err := h.inv.Stock(c.Context(), c.Params("productId"))
+	who := reader(c)
+	s, err := h.inv.Stock(c.Context(), who, c.Params("productId"))
 	if err != nil {
 		return answer(err)
 	}
-	return ok(c, http.StatusOK, "inventory fetched", stockView(s, reader(c)))
+	return ok(c, http.StatusOK, "inventory fetched", stockView(s, who))
 }
 
 func (h handlers) stocks(c fiber.Ctx) error {
@@ -98,11 +99,11 @@ func (h handlers) stocks(c fiber.Ctx) error {
 	if raw := c.Query("ids"); raw != "" {
 		ids = strings.Split(raw, ",")
 	}
-	list, err := h.inv.Stocks(c.Context(), ids)
+	who := reader(c)
+	list, err := h.inv.Stocks(c.Context(), who, ids)
 	if err != nil {
 		return answer(err)
 	}
-	who := reader(c)
 	out := make([]any, 0, len(list))
 	for _, s := range list {
 		out = append(out, stockView(s, who))

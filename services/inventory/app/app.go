@@ -66,6 +66,11 @@ type Options struct {
 	// SweepInterval is how often expired reservations are looked for: the
 	// bound, with one batch's write, on how long their stock stays held.
 	SweepInterval time.Duration
+	// Cache, when set, answers shoppers' availability reads, each copy at
+	// most CacheTTL old (availability.go); CacheFailed hears of its errors.
+	Cache       Cache
+	CacheTTL    time.Duration
+	CacheFailed func(error)
 }
 
 // Inventory is the use cases.

@@ -11,13 +11,14 @@ import (
 // maxBulk bounds a bulk read.
 const maxBulk = 100
 
-// Stock reads one product's record.
-func (inv *Inventory) Stock(ctx context.Context, productID string) (domain.Stock, error) {
+// Stock reads one product's record, as who may see it now: a shopper's
+// through the cache.
+func (inv *Inventory) Stock(ctx context.Context, who Caller, productID string) (domain.Stock, error) {
 	errs := validation.Errors{}
 	if domain.CheckProductID(errs, "productId", productID); errs.Err() != nil {
 		return domain.Stock{}, errs
 	}
-	stocks, err := inv.Stocks(ctx, []string{productID})
+	stocks, err := inv.Stocks(ctx, who, []string{productID})
 	if err != nil {
 		return domain.Stock{}, err
 	}
@@ -28,8 +29,9 @@ func (inv *Inventory) Stock(ctx context.Context, productID string) (domain.Stock
 }
 
 // Stocks reads the records of up to 100 products, in the order asked;
-// products without one are left out.
-func (inv *Inventory) Stocks(ctx context.Context, productIDs []string) ([]domain.Stock, error) {
+// products without one are left out. Admins read the store; shoppers the
+// cache, when there is one.
+func (inv *Inventory) Stocks(ctx context.Context, who Caller, productIDs []string) ([]domain.Stock, error) {
 	errs := validation.Errors{}
 	if len(productIDs) == 0 || len(productIDs) > maxBulk {
 		errs.Add("ids", "ids must name between 1 and 100 products")
@@ -41,14 +43,18 @@ func (inv *Inventory) Stocks(ctx context.Context, productIDs []string) ([]domain
 		return nil, err
 	}
 	productIDs = unique(productIDs)
-	w, err := inv.store.Load(ctx, Keys{Stocks: productIDs})
+	read := inv.storedStocks
+	if inv.opts.Cache != nil && !who.Admin() {
+		read = inv.cachedStocks
+	}
+	found, err := read(ctx, productIDs)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]domain.Stock, 0, len(productIDs))
 	for _, id := range productIDs {
-		if s := w.Stocks[id]; s.Found {
-			out = append(out, s.Value)
+		if s, ok := found[id]; ok {
+			out = append(out, s)
 		}
 	}
 	return out, nil
