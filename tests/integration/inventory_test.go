@@ -564,13 +564,11 @@ func TestInventoryFollowsCatalog(t *testing.T) {
 }
 
 // Crashes under load lose nothing: the inventory app and then its sidecar
-// are killed with SIGKILL while 50 clients reserve and release, each
-// sending its request again under its Idempotency-Key until it has an
-// answer. Afterwards every acknowledged reservation exists in its
+// are killed with SIGKILL, and Redis is flushed, while 50 clients reserve
+// and release, each sending its request again under its Idempotency-Key
+// until it has an answer. Afterwards every acknowledged reservation exists in its
 // acknowledged state, no order has two reservations (each applied once),
 // and every record balances against the reservations that exist.
-// Redis is not flushed here: it holds only copies for shoppers' reads
-// (TestInventoryStock flushes it).
 func TestInventorySurvivesCrashes(t *testing.T) {
 	env, admin, shopper := inventoryEnv(t)
 	const clients, initial = 50, 100_000
@@ -654,6 +652,9 @@ func TestInventorySurvivesCrashes(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	require.NoError(t, env.StartApp("inventory"))
 	ready()
+	time.Sleep(time.Second)
+	host, port, _ := strings.Cut(env.RedisHost(), ":")
+	require.NoError(t, exec.Command("redis-cli", "-h", host, "-p", port, "FLUSHALL").Run(), "Redis flushed mid-load")
 	time.Sleep(2 * time.Second)
 	close(stop)
 	wg.Wait()
