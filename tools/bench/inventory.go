@@ -72,19 +72,19 @@ func runInventory(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer s.Close()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *workers}}
-	direct := catalogAPI{base: fmt.Sprintf("http://127.0.0.1:%d", s.Ports("inventory").App),
+	direct := serviceAPI{base: fmt.Sprintf("http://127.0.0.1:%d", s.Ports("inventory").App),
 		header: http.Header{"Dapr-Api-Token": {s.AppAPIToken("inventory")}}, client: client}
 	gatewayBase := fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App)
 	pair, err := loginWhenReady(ctx, authAPI{base: gatewayBase, client: client}, "root@bench.example.com", adminPassword)
 	if err != nil {
 		return err
 	}
-	gateway := catalogAPI{base: gatewayBase, header: http.Header{"Authorization": {"Bearer " + pair.AccessToken}}, client: client}
+	gateway := serviceAPI{base: gatewayBase, header: http.Header{"Authorization": {"Bearer " + pair.AccessToken}}, client: client}
 
 	var results []inventoryResult
 	for _, via := range []struct {
 		name string
-		api  catalogAPI
+		api  serviceAPI
 	}{{"service", direct}, {"gateway", gateway}} {
 		hot := inventoryScenario{name: "one hot product", products: []string{"HOT-" + via.name}, goal: goalHot, original: originalHot}
 		wide := inventoryScenario{name: fmt.Sprintf("%d products", *spread), goal: goalSpread, original: originalSpread}
@@ -110,7 +110,7 @@ const stockLevel = 100_000_000
 
 // measureReservations stocks sc's products, reserves one unit at a time of
 // a random one of them for d, and checks the books afterwards.
-func measureReservations(ctx context.Context, s *benchStack, api catalogAPI, sc inventoryScenario, workers int, d time.Duration) (inventoryResult, error) {
+func measureReservations(ctx context.Context, s *benchStack, api serviceAPI, sc inventoryScenario, workers int, d time.Duration) (inventoryResult, error) {
 	for _, p := range sc.products {
 		if _, err := api.do(ctx, http.MethodPost, "/inventory/init", map[string]any{"productId": p, "quantity": stockLevel}, true, http.StatusOK); err != nil {
 			return inventoryResult{}, err
@@ -159,7 +159,7 @@ func measureReservations(ctx context.Context, s *benchStack, api catalogAPI, sc 
 // (lost), every record balances, and the store holds one reservation per
 // 201. A request that timed out may still have been applied, so a client
 // error makes "more" possible; the bench reports it rather than hiding it.
-func checkBooks(ctx context.Context, s *benchStack, api catalogAPI, products []string, acked map[string]int64) (string, error) {
+func checkBooks(ctx context.Context, s *benchStack, api serviceAPI, products []string, acked map[string]int64) (string, error) {
 	var total int64
 	var problems []string
 	for start := 0; start < len(products); start += 100 {

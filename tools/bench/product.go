@@ -37,15 +37,17 @@ var (
 	benchNouns  = strings.Fields("Headphones Speaker Keyboard Mouse Monitor Charger Camera Watch Tablet Laptop Earbuds Router Microphone Webcam Soundbar Projector Drone Gamepad Lamp Backpack")
 )
 
-// catalogAPI calls the product service on one base URL: the service's own
-// port (with its sidecar's token) or the gateway.
-type catalogAPI struct {
+// serviceAPI calls a service on one base URL: the service's own port (with
+// its sidecar's token, as the sidecar calls it) or the gateway (with a
+// bearer token in header). admin sends the caller headers of an admin, as
+// the gateway would after verifying one.
+type serviceAPI struct {
 	base   string
 	header http.Header
 	client *http.Client
 }
 
-func (c catalogAPI) do(ctx context.Context, method, path string, body any, admin bool, want int) ([]byte, error) {
+func (c serviceAPI) do(ctx context.Context, method, path string, body any, admin bool, want int) ([]byte, error) {
 	var r io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -99,11 +101,11 @@ func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer s.Close()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	direct := func() catalogAPI {
-		return catalogAPI{base: fmt.Sprintf("http://127.0.0.1:%d", s.Ports("product").App),
+	direct := func() serviceAPI {
+		return serviceAPI{base: fmt.Sprintf("http://127.0.0.1:%d", s.Ports("product").App),
 			header: http.Header{"Dapr-Api-Token": {s.AppAPIToken("product")}}, client: client}
 	}
-	gateway := catalogAPI{base: fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App), client: client}
+	gateway := serviceAPI{base: fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App), client: client}
 
 	seedStart := time.Now()
 	seed, err := seedCatalog(ctx, direct(), *products)
@@ -153,7 +155,7 @@ func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
 	measure := func(sc productScenario) error {
 		for _, target := range []struct {
 			name string
-			api  catalogAPI
+			api  serviceAPI
 		}{{"service", direct()}, {"gateway", gateway}} {
 			for _, workers := range []int{1, 16} {
 				r, err := measureProduct(ctx, s, target.api, sc, workers, *duration)
@@ -219,7 +221,7 @@ func (r productResult) line() string {
 		ms(r.quantile(0.5)), ms(r.quantile(0.99)), perRequest(r.loadResult, "product"), perRequest(r.loadResult, "product daprd"))
 }
 
-func measureProduct(ctx context.Context, s *benchStack, api catalogAPI, sc productScenario, workers int, d time.Duration) (productResult, error) {
+func measureProduct(ctx context.Context, s *benchStack, api serviceAPI, sc productScenario, workers int, d time.Duration) (productResult, error) {
 	step := func(ctx context.Context, w, i int) error {
 		_, err := api.do(ctx, http.MethodGet, sc.path(w*1_000_003+i), nil, false, http.StatusOK)
 		return err
@@ -275,7 +277,7 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 // seedCatalog creates 5 categories and n products through the service's
 // API, 16 at a time; every other product gets a variant, every fourth a
 // second one.
-func seedCatalog(ctx context.Context, api catalogAPI, n int) (catalogSeed, error) {
+func seedCatalog(ctx context.Context, api serviceAPI, n int) (catalogSeed, error) {
 	var seed catalogSeed
 	for i := range 5 {
 		raw, err := api.do(ctx, http.MethodPost, "/categories", map[string]string{"name": fmt.Sprintf("Category %d", i)}, true, http.StatusCreated)
@@ -323,7 +325,7 @@ func (c catalogSeed) shown() []string {
 	return out
 }
 
-func seedProduct(ctx context.Context, api catalogAPI, categories []string, i int) (string, int, error) {
+func seedProduct(ctx context.Context, api serviceAPI, categories []string, i int) (string, int, error) {
 	brand, adj, noun := benchBrands[i%len(benchBrands)], benchAdjs[(i/7)%len(benchAdjs)], benchNouns[(i/3)%len(benchNouns)]
 	status := "ACTIVE"
 	switch i % 20 {
@@ -366,7 +368,7 @@ func seedProduct(ctx context.Context, api catalogAPI, categories []string, i int
 }
 
 // cursorAt follows nextCursor from path to the cursor of page n.
-func cursorAt(ctx context.Context, api catalogAPI, path string, n int) (string, error) {
+func cursorAt(ctx context.Context, api serviceAPI, path string, n int) (string, error) {
 	cursor := ""
 	for page := 1; page < n; page++ {
 		p := path
