@@ -1,10 +1,12 @@
 package stack
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -82,4 +84,54 @@ func (p *process) stop(grace time.Duration) error {
 		return p.err
 	}
 	return nil
+}
+
+// pause stops the process with SIGSTOP and returns once every one of its
+// threads is stopped: the signal is asynchronous, and a thread finishing a
+// system call could otherwise still answer a request sent right after it.
+func (p *process) pause() error {
+	if p == nil || p.exited() {
+		return fmt.Errorf("pause %s: not running", p.name)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("pause %s: %w", p.name, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !allStopped(p.cmd.Process.Pid) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pause %s: threads still running after SIGSTOP", p.name)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// resume continues a paused process.
+func (p *process) resume() error {
+	if p == nil || p.exited() {
+		return nil
+	}
+	return p.cmd.Process.Signal(syscall.SIGCONT)
+}
+
+// allStopped reports whether every thread of pid is in state T (stopped),
+// read from /proc/<pid>/task/*/stat.
+func allStopped(pid int) bool {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(stats) == 0 {
+		return false
+	}
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses
+		// and may itself hold spaces or parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }

@@ -365,6 +365,21 @@ func (s *Stack) KillSidecar(app string) error {
 	return n.daprd.kill()
 }
 
+// PauseSidecar freezes app's daprd (SIGSTOP), as a hung sidecar would be:
+// its connections stay open and nothing answers. It returns once every
+// thread is stopped, with the function that resumes it.
+func (s *Stack) PauseSidecar(app string) (resume func() error, err error) {
+	n, err := s.node(app)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.daprd.pause(); err != nil {
+		_ = n.daprd.resume()
+		return nil, err
+	}
+	return n.daprd.resume, nil
+}
+
 func (s *Stack) node(app string) (*node, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -234,9 +233,9 @@ func TestAuthBoundedWork(t *testing.T) {
 	})
 
 	t.Run("a hung sidecar cannot hold a handler past its deadline", func(t *testing.T) {
-		_, daprd := env.PIDs("auth")
-		require.NoError(t, syscall.Kill(daprd, syscall.SIGSTOP))
-		defer func() { require.NoError(t, syscall.Kill(daprd, syscall.SIGCONT)) }()
+		resume, err := env.PauseSidecar("auth")
+		require.NoError(t, err)
+		defer func() { require.NoError(t, resume()) }()
 		// Straight to the app, as its sidecar would call it: the handler's
 		// state reads go to the stopped sidecar.
 		req, err := http.NewRequest(http.MethodPost, env.URL("auth")+"/auth/login", strings.NewReader(`{"email":"ivy@example.com","password":"x"}`))
