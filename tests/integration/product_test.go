@@ -108,6 +108,40 @@ func TestProductCategories(t *testing.T) {
 		assert.Equal(t, []string{"audio", "sound", "wearables"}, names, "by name, case ignored")
 	})
 
+	t.Run("a category deleted while products are created in it: one side wins", func(t *testing.T) {
+		// Each round deletes a new category while four products are
+		// created in it. A delete that succeeds must leave no product in
+		// the category; one refused as in use must leave one there.
+		outcomes := map[string]int{}
+		for round := range 20 {
+			a := admin.call(http.MethodPost, "/categories", map[string]string{"name": fmt.Sprintf("Race %d", round)})
+			require.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+			id := decode[category](t, a).ID
+			answers := concurrently(t, 5, func(i int) (answer, error) {
+				if i == 0 {
+					return admin.send(http.MethodDelete, "/categories/"+id, nil, nil)
+				}
+				return admin.send(http.MethodPost, "/products", fmt.Sprintf(
+					`{"name":"Racer %d-%d","brand":"Acme","categoryId":%q,"price":1,"currency":"USD","status":"INACTIVE"}`, round, i, id), nil)
+			})
+			created := statusCounts(answers[1:])
+			listed := decode[struct{ Items []product }](t, admin.call(http.MethodGet, "/products?limit=100&categoryId="+id, nil))
+			switch answers[0].status {
+			case http.StatusOK:
+				assert.Equal(t, map[int]int{http.StatusNotFound: 4}, created, "round %d: the category was deleted, so no product may be in it", round)
+				assert.Empty(t, listed.Items, "round %d", round)
+				outcomes["deleted"]++
+			case http.StatusConflict:
+				assert.Positive(t, created[http.StatusCreated], "round %d: in use means a product is there: %v", round, created)
+				assert.Len(t, listed.Items, created[http.StatusCreated], "round %d", round)
+				outcomes["in use"]++
+			default:
+				t.Errorf("round %d: delete answered %d: %s", round, answers[0].status, answers[0].body)
+			}
+		}
+		t.Logf("20 rounds of a delete against four creates: %v", outcomes)
+	})
+
 	t.Run("bad input is a 400 naming the field", func(t *testing.T) {
 		for body, field := range map[string]string{
 			`{}`:            "name",

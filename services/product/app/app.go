@@ -50,22 +50,27 @@ type Store interface {
 	// SaveCategory writes c over the version at etag; when c's name key is
 	// not previousName's, the name claim moves with it.
 	SaveCategory(ctx context.Context, c domain.Category, etag, previousName string) error
-	DeleteCategory(ctx context.Context, c domain.Category, etag string) error
+	// DeleteUnusedCategory deletes c at etag and frees its name, unless a
+	// product that is not deleted is in it (ErrCategoryInUse). A product
+	// write in c that races it loses (CategoryUse).
+	DeleteUnusedCategory(ctx context.Context, c domain.Category, etag string) error
 	Categories(ctx context.Context) ([]domain.Category, error)
 
 	Product(ctx context.Context, id string) (p domain.Product, etag string, found bool, err error)
 	ProductIDBySlug(ctx context.Context, slug string) (id string, found bool, err error)
-	// CreateProduct stores a new product and claims its slug; ErrConflict
-	// when the slug is taken. e is published if and only if it commits.
-	CreateProduct(ctx context.Context, p domain.Product, e Event) error
-	// SaveProduct writes p over the version at etag, claiming the SKUs in
-	// claim (ErrConflict if one is taken) and freeing those in release; e
-	// is published if and only if it commits.
-	SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string, e Event) error
+	// CategoryUse reads what writing product productID into category
+	// categoryID must write back (found false: no such category).
+	CategoryUse(ctx context.Context, categoryID, productID string) (use CategoryUse, found bool, err error)
+	// CreateProduct stores a new product and claims its slug, writing use;
+	// ErrConflict when the slug is taken or use is stale. e is published
+	// if and only if it commits.
+	CreateProduct(ctx context.Context, p domain.Product, use CategoryUse, e Event) error
+	// SaveProduct writes p over the version at etag, and use unless it is
+	// the zero value, claiming the SKUs in claim (ErrConflict if one is
+	// taken) and freeing those in release; e is published if and only if
+	// it commits.
+	SaveProduct(ctx context.Context, p domain.Product, etag string, use CategoryUse, claim, release []string, e Event) error
 	SKUOwner(ctx context.Context, sku string) (productID string, found bool, err error)
-	// CategoryInUse reports whether a product that is not deleted is in
-	// the category.
-	CategoryInUse(ctx context.Context, categoryID string) (bool, error)
 	// ProductsAfter is up to q.Limit products after q.After in q's order,
 	// and the cursor of the last one when more follow.
 	ProductsAfter(ctx context.Context, q ProductQuery) ([]domain.Product, *Cursor, error)
@@ -76,6 +81,13 @@ type Store interface {
 	// first, and the cursor of the last one when more follow.
 	SearchProductsAfter(ctx context.Context, q SearchQuery) ([]domain.Product, *Cursor, error)
 }
+
+// A CategoryUse is a product write's hold on the category it puts the
+// product in: read before the write and written with it, so that the write
+// and a delete of the category cannot both commit (the loser gets
+// ErrConflict, reads again and finds the category gone or the product
+// there). The store fills it in; the zero value holds nothing.
+type CategoryUse struct{ Key, ETag string }
 
 // maxAttempts bounds how often a write re-reads and re-applies itself after
 // losing a race.
@@ -192,14 +204,7 @@ func (a *Catalog) DeleteCategory(ctx context.Context, c Caller, id string) error
 		return err
 	}
 	return a.writeCategory(ctx, id, func(cat domain.Category, etag string) error {
-		inUse, err := a.Store.CategoryInUse(ctx, cat.ID)
-		if err != nil {
-			return err
-		}
-		if inUse {
-			return ErrCategoryInUse
-		}
-		return a.Store.DeleteCategory(ctx, cat, etag)
+		return a.Store.DeleteUnusedCategory(ctx, cat, etag)
 	})
 }
 

@@ -16,7 +16,7 @@ const maxSlugTries = 5
 // CreateProduct adds a product (admins) in an existing category, with a
 // unique slug made from its name.
 func (a *Catalog) CreateProduct(ctx context.Context, c Caller, f domain.ProductFields) (domain.Product, error) {
-	price, err := a.checkProduct(ctx, c, &f)
+	price, err := checkProduct(c, &f)
 	if err != nil {
 		return domain.Product{}, err
 	}
@@ -28,7 +28,9 @@ func (a *Catalog) CreateProduct(ctx context.Context, c Caller, f domain.ProductF
 	p := domain.Product{ID: id, CreatedAt: now}
 	p.Apply(f, price, now)
 	base := domain.Slug(f.Name)
-	for try := 1; ; try++ {
+	// A conflict is a taken slug (try the next one) or a stale category
+	// hold (read it again); either way the next round re-reads the hold.
+	for try, attempt := 1, 0; attempt < maxAttempts; attempt++ {
 		switch {
 		case try == 1:
 			p.Slug = base
@@ -37,36 +39,50 @@ func (a *Catalog) CreateProduct(ctx context.Context, c Caller, f domain.ProductF
 		default:
 			p.Slug = base + "-" + id
 		}
+		use, err := a.categoryUse(ctx, p)
+		if err != nil {
+			return domain.Product{}, err
+		}
 		e, err := a.event(ProductCreated, p, "")
 		if err != nil {
 			return domain.Product{}, err
 		}
-		err = a.Store.CreateProduct(ctx, p, e)
+		err = a.Store.CreateProduct(ctx, p, use, e)
 		a.slugs.forget(p.Slug)
-		if !errors.Is(err, ErrConflict) || try > maxSlugTries {
+		if !errors.Is(err, ErrConflict) {
 			return p, err
 		}
+		_, taken, err := a.Store.ProductIDBySlug(ctx, p.Slug)
+		if err != nil {
+			return domain.Product{}, err
+		}
+		if taken {
+			try++
+		}
 	}
+	return domain.Product{}, ErrConflict
 }
 
-// checkProduct is what a product write needs first: an admin, valid fields
-// (their price read), and the category they name.
-func (a *Catalog) checkProduct(ctx context.Context, c Caller, f *domain.ProductFields) (domain.Money, error) {
+// checkProduct is what a product write needs first: an admin, and valid
+// fields (their price read).
+func checkProduct(c Caller, f *domain.ProductFields) (domain.Money, error) {
 	if err := c.requireAdmin(); err != nil {
 		return domain.Money{}, err
 	}
-	price, err := f.Check()
+	return f.Check()
+}
+
+// categoryUse is the hold on p's category its write needs
+// (ErrCategoryNotFound when there is no such category).
+func (a *Catalog) categoryUse(ctx context.Context, p domain.Product) (CategoryUse, error) {
+	use, found, err := a.Store.CategoryUse(ctx, p.CategoryID, p.ID)
 	if err != nil {
-		return domain.Money{}, err
-	}
-	_, _, found, err := a.Store.Category(ctx, f.CategoryID)
-	if err != nil {
-		return domain.Money{}, err
+		return CategoryUse{}, err
 	}
 	if !found {
-		return domain.Money{}, ErrCategoryNotFound
+		return CategoryUse{}, ErrCategoryNotFound
 	}
-	return price, nil
+	return use, nil
 }
 
 // Product reads one product as c may see it: deleted ones are gone, and
@@ -106,15 +122,19 @@ func (a *Catalog) ProductBySlug(ctx context.Context, c Caller, slug string) (dom
 // ReplaceProduct sets every field of a product (admins). Its slug stays, so
 // links to it keep working.
 func (a *Catalog) ReplaceProduct(ctx context.Context, c Caller, id string, f domain.ProductFields) (domain.Product, error) {
-	price, err := a.checkProduct(ctx, c, &f)
+	price, err := checkProduct(c, &f)
 	if err != nil {
 		return domain.Product{}, err
 	}
 	var saved domain.Product
 	err = a.writeProduct(ctx, id, func(p domain.Product, etag string) error {
 		p.Apply(f, price, a.now())
+		use, err := a.categoryUse(ctx, p)
+		if err != nil {
+			return err
+		}
 		saved = p
-		return a.save(ctx, p, etag, nil, nil, ProductUpdated, "")
+		return a.save(ctx, p, etag, use, nil, nil, ProductUpdated, "")
 	})
 	return saved, err
 }
@@ -130,18 +150,18 @@ func (a *Catalog) DeleteProduct(ctx context.Context, c Caller, id string) error 
 		for _, v := range p.Variants {
 			skus = append(skus, v.SKU)
 		}
-		return a.save(ctx, p, etag, nil, skus, ProductDeleted, "") // its SKUs are free again
+		return a.save(ctx, p, etag, CategoryUse{}, nil, skus, ProductDeleted, "") // its SKUs are free again
 	})
 }
 
 // save writes p over the version at etag (Store.SaveProduct) with the
 // event that tells of it.
-func (a *Catalog) save(ctx context.Context, p domain.Product, etag string, claim, release []string, t EventType, variantID string) error {
+func (a *Catalog) save(ctx context.Context, p domain.Product, etag string, use CategoryUse, claim, release []string, t EventType, variantID string) error {
 	e, err := a.event(t, p, variantID)
 	if err != nil {
 		return err
 	}
-	return a.Store.SaveProduct(ctx, p, etag, claim, release, e)
+	return a.Store.SaveProduct(ctx, p, etag, use, claim, release, e)
 }
 
 // writeProduct runs fn on the current version of a product that is not

@@ -29,7 +29,7 @@ func (a *Catalog) AddVariant(ctx context.Context, c Caller, productID string, f 
 		if added, err = p.AddVariant(id, f, price, a.now()); err != nil {
 			return err
 		}
-		return a.save(ctx, p, etag, []string{f.SKU}, nil, VariantCreated, added.ID)
+		return a.save(ctx, p, etag, CategoryUse{}, []string{f.SKU}, nil, VariantCreated, added.ID)
 	})
 	return added, err
 }
@@ -79,7 +79,7 @@ func (a *Catalog) ReplaceVariant(ctx context.Context, c Caller, productID, varia
 			claim, release = []string{is.SKU}, []string{was.SKU}
 		}
 		replaced = is
-		return a.save(ctx, p, etag, claim, release, VariantUpdated, is.ID)
+		return a.save(ctx, p, etag, CategoryUse{}, claim, release, VariantUpdated, is.ID)
 	})
 	return replaced, err
 }
@@ -94,6 +94,6 @@ func (a *Catalog) RemoveVariant(ctx context.Context, c Caller, productID, varian
 		if err != nil {
 			return err
 		}
-		return a.save(ctx, p, etag, nil, []string{v.SKU}, VariantDeleted, v.ID)
+		return a.save(ctx, p, etag, CategoryUse{}, nil, []string{v.SKU}, VariantDeleted, v.ID)
 	})
 }

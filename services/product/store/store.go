@@ -10,6 +10,9 @@
 //	sku:<sku>               {"productId"}: created only if absent, so a
 //	                        SKU (case ignored) belongs to one variant; freed
 //	                        when the variant or its product is deleted
+//	category-use:<id>:<n>   {"categoryId"}: one of a category's holds
+//	                        (CategoryUse), rewritten by every product write
+//	                        that puts a product in it
 //
 // Every write is one Dapr transaction, so a category and its name claim
 // change together. Product writes go through the outbox component over the
@@ -22,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
@@ -86,12 +90,71 @@ func (s *Store) SaveCategory(ctx context.Context, c domain.Category, etag, previ
 	return conflict(s.state.Transact(ctx, ops...))
 }
 
-// DeleteCategory deletes the category at etag and frees its name.
-func (s *Store) DeleteCategory(ctx context.Context, c domain.Category, etag string) error {
-	return conflict(s.state.Transact(ctx,
-		statestore.Op{Key: categoryKey(c.ID), ETag: etag},
-		statestore.Op{Key: nameKey(c.Name)},
-	))
+// A category has categoryUseStripes holds. A product write in the category
+// rewrites the one its product id picks, at the ETag read before the
+// category was found (CategoryUse); a delete rewrites all of them, at the
+// ETags read before it found no product in the category. Whichever commits
+// second fails, so a product never lands in a deleted category. Spreading
+// the holds keeps concurrent product writes in one category from
+// conflicting with each other, 15 times in 16.
+const categoryUseStripes = 16
+
+type categoryHold struct {
+	CategoryID string `json:"categoryId"`
+}
+
+func categoryUseKey(categoryID string, stripe uint32) string {
+	return fmt.Sprintf("category-use:%s:%d", categoryID, stripe)
+}
+
+// CategoryUse reads the hold productID's write in categoryID needs, and
+// then whether the category exists: in that order, so a delete that
+// commits in between has changed the hold.
+func (s *Store) CategoryUse(ctx context.Context, categoryID, productID string) (app.CategoryUse, bool, error) {
+	h := fnv.New32a()
+	h.Write([]byte(productID))
+	key := categoryUseKey(categoryID, h.Sum32()%categoryUseStripes)
+	etag, _, err := s.state.Get(ctx, key, &categoryHold{})
+	if err != nil {
+		return app.CategoryUse{}, false, err
+	}
+	_, _, found, err := s.Category(ctx, categoryID)
+	return app.CategoryUse{Key: key, ETag: etag}, found, err
+}
+
+// holdOp writes a category hold at the ETag it was read at ("" when it did
+// not exist). ttl, when set, lets the holds of a deleted category expire.
+func holdOp(categoryID, key, etag string, ttl int) statestore.Op {
+	return statestore.Op{Key: key, Value: categoryHold{CategoryID: categoryID}, ETag: etag, Create: etag == "", TTL: ttl}
+}
+
+// deletedHoldTTL is how long a deleted category's holds outlive it: longer
+// than any product write that read one before the delete takes.
+const deletedHoldTTL = 3600
+
+// DeleteUnusedCategory deletes the category at etag and frees its name,
+// unless a product that is not deleted is in it.
+func (s *Store) DeleteUnusedCategory(ctx context.Context, c domain.Category, etag string) error {
+	keys := make([]string, categoryUseStripes)
+	for i := range keys {
+		keys[i] = categoryUseKey(c.ID, uint32(i))
+	}
+	holds, err := s.state.GetMany(ctx, keys)
+	if err != nil {
+		return err
+	}
+	inUse, err := s.CategoryInUse(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if inUse {
+		return app.ErrCategoryInUse
+	}
+	ops := []statestore.Op{{Key: categoryKey(c.ID), ETag: etag}, {Key: nameKey(c.Name)}}
+	for _, h := range holds {
+		ops = append(ops, holdOp(c.ID, h.Key, h.ETag, deletedHoldTTL))
+	}
+	return conflict(s.state.Transact(ctx, ops...))
 }
 
 // slugClaim is a slug's or a SKU's claim: the product it belongs to.
@@ -136,19 +199,25 @@ func (s *Store) ProductIDBySlug(ctx context.Context, slug string) (string, bool,
 	return c.ProductID, found, err
 }
 
-// CreateProduct stores a new product and claims its slug.
-func (s *Store) CreateProduct(ctx context.Context, p domain.Product, e app.Event) error {
+// CreateProduct stores a new product and claims its slug, with its
+// category hold.
+func (s *Store) CreateProduct(ctx context.Context, p domain.Product, use app.CategoryUse, e app.Event) error {
 	return conflict(s.outbox.Transact(ctx,
 		statestore.Op{Key: slugKey(p.Slug), Value: slugClaim{ProductID: p.ID}, Create: true},
 		statestore.Op{Key: productKey(p.ID), Value: toDocument(p), Create: true},
+		holdOp(p.CategoryID, use.Key, use.ETag, 0),
 		announce(p.ID, e),
 	))
 }
 
-// SaveProduct writes p over the version at etag, claiming the SKUs in claim
-// and freeing those in release, in one transaction.
-func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, claim, release []string, e app.Event) error {
+// SaveProduct writes p over the version at etag, with its category hold
+// when use names one, claiming the SKUs in claim and freeing those in
+// release, in one transaction.
+func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, use app.CategoryUse, claim, release []string, e app.Event) error {
 	ops := []statestore.Op{{Key: productKey(p.ID), Value: toDocument(p), ETag: etag}}
+	if use.Key != "" {
+		ops = append(ops, holdOp(p.CategoryID, use.Key, use.ETag, 0))
+	}
 	for _, sku := range claim {
 		ops = append(ops, statestore.Op{Key: skuKey(sku), Value: slugClaim{ProductID: p.ID}, Create: true})
 	}
