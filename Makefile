@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr deps run stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean
+.PHONY: build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean
 
 ## build: every program into bin/
 build:
@@ -13,6 +13,19 @@ build:
 ## dapr: the pinned daprd and sentry into bin/ (only if missing or another version)
 dapr:
 	scripts/build-dapr.sh
+
+## dapr-cli: also placement and the Dapr CLI v1.12.0 into bin/ (for run-cli)
+dapr-cli:
+	scripts/build-dapr.sh cli
+
+## run-cli: the whole platform through the Dapr CLI (`dapr run -f` over dapr/dapr.yaml), until Ctrl-C
+run-cli: build dapr-cli deps
+	@trap 'scripts/deps.sh stop' EXIT; $(BIN)/stack cli
+
+## verify-dapr-cli: run-cli until the gateway reports every service healthy, call one API, stop
+# (the CLI can hang when a daprd exits fatally: always under a timeout)
+verify-dapr-cli: build dapr-cli deps
+	@trap 'scripts/deps.sh stop' EXIT; timeout -k 10 600 $(BIN)/stack verify-cli
 
 ## deps: PostgreSQL and Redis answering (installs/starts them if needed)
 deps:
@@ -27,9 +40,9 @@ run: build dapr deps
 stop:
 	$(GO) run ./tools/stack stop
 
-## test: vet, unit tests with -race, a few seconds of each fuzz target, then
-## integration tests against real sidecars
-test: vet unit fuzz-short integration
+## test: vet, unit tests with -race, a few seconds of each fuzz target,
+## integration tests against real sidecars, then the platform once through the Dapr CLI
+test: vet unit fuzz-short integration verify-dapr-cli
 
 vet:
 	$(GO) vet ./...

@@ -2,6 +2,11 @@
 # Builds the pinned Dapr runtime (daprd with every component, as the official
 # releases, and sentry for mTLS) from the Go module proxy into bin/, only when
 # a binary is missing or was built for another version.
+#
+#   scripts/build-dapr.sh        daprd and sentry
+#   scripts/build-dapr.sh cli    also placement and the Dapr CLI (bin/dapr):
+#                                CLI_VERSION, default 1.12.0, the newest the
+#                                module proxy serves here
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -17,13 +22,28 @@ built_for() { # the version a binary was built for, from its stamp
   cat "$bin/.$1.version" 2>/dev/null || true
 }
 
+cmds=(daprd sentry)
+[[ "${1:-}" == cli ]] && cmds+=(placement)
 todo=()
-for cmd in daprd sentry; do
+for cmd in "${cmds[@]}"; do
   if [[ -x "$bin/$cmd" && "$(built_for "$cmd")" == "$version" ]]; then
     continue
   fi
   todo+=("$cmd")
 done
+build_cli() {
+  local v="${CLI_VERSION:-1.12.0}"
+  [[ -x "$bin/dapr" && "$(built_for dapr)" == "$v" ]] && return 0
+  echo "building the Dapr CLI $v from the Go module proxy (a few minutes)"
+  go mod download "github.com/dapr/cli@v$v"
+  local start=$SECONDS
+  (cd "$(go env GOMODCACHE)/github.com/dapr/cli@v$v" && GOFLAGS=-mod=mod go build \
+    -ldflags "-X main.version=$v -X main.apiVersion=1.0" -o "$bin/dapr.tmp" .)
+  mv "$bin/dapr.tmp" "$bin/dapr"
+  echo "$v" > "$bin/.dapr.version"
+  echo "built bin/dapr $v in $((SECONDS - start))s"
+}
+[[ "${1:-}" == cli ]] && build_cli
 [[ ${#todo[@]} -eq 0 ]] && exit 0
 
 echo "building Dapr $version (${todo[*]}) from the Go module proxy; the first build downloads ~2 GB of modules and takes several minutes"

@@ -71,6 +71,9 @@ func (r rendered) ConfigFile(app string) string {
 type renderOptions struct {
 	DBPrefix       string // prepended to every database name ("" for make run)
 	NameResolution string // path of the SQLite name-resolution file
+	// MTLSInConfig turns mTLS on in each Configuration, which is how the
+	// Dapr CLI decides to start a sidecar with --enable-mtls.
+	MTLSInConfig bool
 }
 
 // render copies components/*.yaml and dapr/resiliency/*.yaml from root into
@@ -108,6 +111,11 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 	}
 	for _, f := range configs {
 		err = rewriteYAML(f, filepath.Join(res.ConfigDir, filepath.Base(f)), func(doc *yaml.Node) error {
+			if o.MTLSInConfig {
+				if err := addMapping(lookup(doc, "spec"), "mtls", "enabled", "true"); err != nil {
+					return err
+				}
+			}
 			nr := lookup(doc, "spec", "nameResolution", "configuration")
 			if nr == nil {
 				return nil
@@ -212,5 +220,20 @@ func setMapValue(n *yaml.Node, key, value string) error {
 		return fmt.Errorf("no key %q to set", key)
 	}
 	v.Value = value
+	return nil
+}
+
+// addMapping sets n[key] to a mapping of one key, value (a bool or number
+// stays one).
+func addMapping(n *yaml.Node, key, k, v string) error {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return fmt.Errorf("no mapping to add %q to", key)
+	}
+	if lookup(n, key) != nil {
+		return fmt.Errorf("%q is set already", key)
+	}
+	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: k}, {Kind: yaml.ScalarNode, Value: v},
+	}})
 	return nil
 }

@@ -84,6 +84,10 @@ type Options struct {
 	// (LoadSettings). What the stack assigns (ports, tokens) overrides them.
 	Settings []string
 	ExtraEnv map[string][]string // per app, KEY=VALUE, after everything else
+	// CLI, when set, runs the apps and their sidecars through the Dapr CLI
+	// (`dapr run -f`) instead of one by one; Sentry must then be on
+	// CLISentryPort.
+	CLI *CLI
 }
 
 // Stack is a running platform.
@@ -93,6 +97,7 @@ type Stack struct {
 	anchors string // Sentry's CA, PEM
 	sentry  *process
 	redis   *process // with PrivateRedis
+	cli     *cli     // with Options.CLI
 	mu      sync.Mutex
 	nodes   map[string]*node
 }
@@ -123,6 +128,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	res, err := render(o.Root, o.RunDir, s.opts.Backing, renderOptions{
 		DBPrefix:       o.DBPrefix,
 		NameResolution: filepath.Join(o.RunDir, "nameresolution.db"),
+		MTLSInConfig:   o.CLI != nil,
 	})
 	if err == nil {
 		err = EnsureDatabases(ctx, o.Backing, res.Databases)
@@ -140,6 +146,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 func (s *Stack) startAll(ctx context.Context) error {
 	if err := s.startSentry(ctx); err != nil {
 		return err
+	}
+	if s.opts.CLI != nil {
+		return s.startCLI(ctx)
 	}
 	for i, app := range s.opts.Apps {
 		if err := s.StartApp(app); err != nil {
@@ -417,6 +426,9 @@ func (s *Stack) Stop() error {
 	}
 	each(func(n *node) *process { return n.app })
 	each(func(n *node) *process { return n.daprd })
+	if s.cli != nil {
+		errs = append(errs, s.cli.stop(s.opts.CLI.Dapr))
+	}
 	if s.sentry != nil {
 		errs = append(errs, stopProc(s.sentry))
 	}

@@ -1,8 +1,10 @@
 // Command stack runs the whole QeetMart platform on this machine: Sentry and
 // five apps, each beside its own daprd, on the fixed ports in the README.
 //
-//	stack up     start, wait until ready, print the table, run until Ctrl-C/SIGTERM
-//	stack stop   stop a stack started by `stack up` from another shell
+//	stack up          start, wait until ready, print the table, run until Ctrl-C/SIGTERM
+//	stack cli         the same through the Dapr CLI (`dapr run -f`, bin/dapr)
+//	stack verify-cli  start through the CLI, check the gateway and one API, stop
+//	stack stop        stop a stack started by `stack up` or `stack cli` from another shell
 //
 // `make run` and `make stop` call it. Logs go to files under RUN_DIR (.run).
 package main
@@ -55,19 +57,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if len(args) != 1 {
-		return errors.New("usage: stack up|stop")
+		return errors.New("usage: stack up|cli|verify-cli|stop")
 	}
 	switch args[0] {
 	case "up":
-		return up(ctx, root, runDir, settings, stdout)
+		return up(ctx, root, runDir, settings, stdout, launch{})
+	case "cli":
+		return up(ctx, root, runDir, settings, stdout, launch{cli: true})
+	case "verify-cli":
+		return up(ctx, root, runDir, settings, stdout, launch{cli: true, verify: true})
 	case "stop":
 		return stopRunning(runDir, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want up or stop)", args[0])
+		return fmt.Errorf("unknown command %q (want up, cli, verify-cli or stop)", args[0])
 	}
 }
 
-func up(ctx context.Context, root, runDir string, settings stack.Settings, stdout io.Writer) error {
+// launch says how up runs the platform.
+type launch struct {
+	cli    bool // through the Dapr CLI
+	verify bool // check it once and stop, instead of running until a signal
+}
+
+func up(ctx context.Context, root, runDir string, settings stack.Settings, stdout io.Writer, how launch) error {
 	start := time.Now()
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return err
@@ -79,6 +91,12 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 	defer unlock()
 
 	ports, sentry := stack.FixedPorts()
+	bin := filepath.Join(root, "bin")
+	var cli *stack.CLI
+	if how.cli {
+		sentry.GRPC = stack.CLISentryPort
+		cli = &stack.CLI{Dapr: filepath.Join(bin, "dapr"), Placement: filepath.Join(bin, "placement")}
+	}
 	if err := portsFree(ports, sentry); err != nil {
 		return err
 	}
@@ -90,7 +108,6 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 	for _, l := range logs {
 		os.Remove(l)
 	}
-	bin := filepath.Join(root, "bin")
 	logLevel := settings.Getenv("LOG_LEVEL")
 	s, err := stack.Start(ctx, stack.Options{
 		Root:     root,
@@ -102,6 +119,7 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 		Backing:  stack.BackingFromEnv(settings.Getenv),
 		LogLevel: logLevel,
 		Settings: settings.Env(),
+		CLI:      cli,
 	})
 	if err != nil {
 		return err
@@ -115,11 +133,17 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 	}()
 
 	gateway := fmt.Sprintf("http://127.0.0.1:%d", ports["gateway"].App)
-	if err := s.WaitReady(ctx, 90*time.Second); err != nil {
+	if !how.cli { // the CLI's apps are not the stack's children: the gateway's health tells
+		if err := s.WaitReady(ctx, 90*time.Second); err != nil {
+			return err
+		}
+	}
+	if err := waitHealthy(ctx, gateway+"/health/services", 120*time.Second); err != nil {
 		return err
 	}
-	if err := waitHealthy(ctx, gateway+"/health/services", 60*time.Second); err != nil {
-		return err
+	if how.verify {
+		fmt.Fprintf(stdout, "every service healthy through the gateway after %.1fs\n", time.Since(start).Seconds())
+		return checkAPI(ctx, gateway, stdout)
 	}
 	printTable(stdout, s, sentry, time.Since(start))
 	fmt.Fprintf(stdout, "\nQeetMart is up: %s (try %s/health/services)\nCtrl-C or `make stop` stops it.\n", gateway, gateway)
@@ -137,6 +161,26 @@ func printTable(w io.Writer, s *stack.Stack, sentry stack.SentryPorts, took time
 	fmt.Fprintf(tw, "sentry\t-\t-\t%d\t-\t%d\t%s\n", sentry.GRPC, sentry.Metrics, s.LogFile("sentry"))
 	tw.Flush()
 	fmt.Fprintf(w, "ready in %.1fs\n", took.Seconds())
+}
+
+// checkAPI calls one public API through the gateway: the catalog's
+// categories, anonymous, through the product service and its store.
+func checkAPI(ctx context.Context, gateway string, stdout io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, gateway+"/api/v1/categories", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("GET /api/v1/categories: %w", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /api/v1/categories: HTTP %d: %s", resp.StatusCode, body)
+	}
+	fmt.Fprintf(stdout, "GET /api/v1/categories through the gateway: 200 %s\n", strings.TrimSpace(string(body)))
+	return nil
 }
 
 // waitHealthy polls the gateway's aggregated health until it answers 200.
