@@ -145,7 +145,12 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 		fmt.Fprintf(stdout, "every service healthy through the gateway after %.1fs\n", time.Since(start).Seconds())
 		return checkAPI(ctx, gateway, stdout)
 	}
-	printTable(stdout, s, sentry, time.Since(start))
+	if how.cli {
+		// The CLI keeps the apps' and sidecars' logs, beside each app.
+		fmt.Fprintf(stdout, "ready through the Dapr CLI in %.1fs; logs in <app folder>/.dapr/logs and %s\n", time.Since(start).Seconds(), s.LogFile("dapr-cli"))
+	} else {
+		printTable(stdout, s, sentry, time.Since(start))
+	}
 	fmt.Fprintf(stdout, "\nQeetMart is up: %s (try %s/health/services)\nCtrl-C or `make stop` stops it.\n", gateway, gateway)
 	<-ctx.Done()
 	return nil
