@@ -172,12 +172,12 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 	// write. Anything larger is streamed through as it arrives.
 	buf := buffers.Get().(*[]byte)
 	head := *buf
-	n, rerr := io.ReadFull(resp.Body, head)
+	n, rerr := readUpTo(resp.Body, head)
 	if rerr != nil { // the whole answer fit, or it broke off
 		resp.Body.Close()
 		finish()
 		defer buffers.Put(buf)
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if rerr == io.EOF {
 			// SetBody copies: the buffer goes back to the pool when we
 			// return, while fasthttp writes the answer later. (c.Send
 			// keeps a reference: one client's body in another's answer.)
@@ -193,6 +193,23 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 		buffers.Put(buf)
 		return err
 	})}, int(resp.ContentLength))
+}
+
+// readUpTo fills b from r. Its error is nil when b is full, io.EOF when the
+// answer ended cleanly before that, and anything else (io.ErrUnexpectedEOF:
+// shorter than its Content-Length) when it broke off. (io.ReadFull reports a
+// clean short answer as io.ErrUnexpectedEOF too, so a body that broke off
+// would pass for a whole one.)
+func readUpTo(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // hasObsFold reports a header line continued on the next (obs-fold, RFC
