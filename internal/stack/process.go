@@ -90,7 +90,10 @@ func (p *process) stop(grace time.Duration) error {
 // threads is stopped: the signal is asynchronous, and a thread finishing a
 // system call could otherwise still answer a request sent right after it.
 func (p *process) pause() error {
-	if p == nil || p.exited() {
+	if p == nil {
+		return errors.New("pause: no such process")
+	}
+	if p.exited() {
 		return fmt.Errorf("pause %s: not running", p.name)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
