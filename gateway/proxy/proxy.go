@@ -157,6 +157,14 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 			return err
 		}
 	}
+	if !fromApp(resp, id) {
+		// Every QeetMart app echoes the correlation id on every answer
+		// (web.Correlation). An answer without it was made up on the way,
+		// such as the bodiless 200 seen once while the service's sidecar
+		// was being killed mid-call: never passed on as the service's.
+		resp.Body.Close()
+		return unavailable(r.App, fmt.Errorf("answer %d did not come from the service", resp.StatusCode))
+	}
 	for k, vs := range resp.Header {
 		// The correlation id is the gateway's to answer with, once.
 		if name := strings.ToLower(k); hopHeaders[name] || name == "x-correlation-id" || name == "x-request-id" {
@@ -193,6 +201,12 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 		buffers.Put(buf)
 		return err
 	})}, int(resp.ContentLength))
+}
+
+// fromApp reports whether resp is the service's own answer to the request
+// sent with correlation id id: the service echoes it on every answer.
+func fromApp(resp *http.Response, id string) bool {
+	return resp.Header.Get(web.HeaderCorrelationID) == id
 }
 
 // readUpTo fills b from r. Its error is nil when b is full, io.EOF when the
