@@ -20,6 +20,7 @@ import (
 	"github.com/qeetmart/qeetmart/gateway/proxy"
 	"github.com/qeetmart/qeetmart/gateway/ratelimit"
 	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
@@ -68,7 +69,15 @@ type Config struct {
 	HSTS bool `env:"HSTS" envDefault:"false"`
 }
 
-func main() { lifecycle.Main(run) }
+// defaultPort is the gateway's public port when PORT is unset.
+const defaultPort = 4000
+
+// main serves; `gateway probe <path>` instead checks a running gateway
+// (health.Probe).
+func main() {
+	health.ProbeMain(defaultPort)
+	lifecycle.Main(run)
+}
 
 func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	cfg, err := config.Load[Config](environ)
@@ -76,7 +85,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	if cfg.Port == 0 {
-		cfg.Port = 4000
+		cfg.Port = defaultPort
 	}
 	if err := cfg.validate(); err != nil {
 		return err

@@ -112,8 +112,10 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 }
 
 // Main is a service's whole main function: it runs spec until SIGINT or
-// SIGTERM and exits non-zero on failure.
+// SIGTERM and exits non-zero on failure. `<service> probe <path>` instead
+// checks a running one (health.Probe: Kubernetes' exec probes).
 func Main(spec Spec) {
+	health.ProbeMain(spec.DefaultPort)
 	lifecycle.Main(func(ctx context.Context, environ []string, stdout io.Writer) error {
 		return Run(ctx, spec, environ, stdout)
 	})
