@@ -47,18 +47,49 @@ type serviceAPI struct {
 	client *http.Client
 }
 
+// do sends one request and wants status want. A 503 (the service shed the
+// request or ran out of its deadline on a busy machine, and says to try
+// again) is sent again after a second, up to 5 times: seeding 100,000
+// products must not fail on one. A create the first try committed anyway
+// is then made twice (a product, under a suffixed slug: a benchmark's
+// catalog can bear it) or refused as a clash (a variant's SKU: 409, which
+// then means done, with no body).
 func (c serviceAPI) do(ctx context.Context, method, path string, body any, admin bool, want int) ([]byte, error) {
+	for try := 1; ; try++ {
+		raw, status, err := c.once(ctx, method, path, body, admin)
+		if err != nil {
+			return nil, err
+		}
+		if try > 1 && method == http.MethodPost && status == http.StatusConflict {
+			return nil, nil
+		}
+		if status == http.StatusServiceUnavailable && try < 5 {
+			select {
+			case <-time.After(time.Second):
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		if status != want {
+			return nil, fmt.Errorf("%s %s: HTTP %d: %.300s", method, path, status, raw)
+		}
+		return raw, nil
+	}
+}
+
+func (c serviceAPI) once(ctx context.Context, method, path string, body any, admin bool) ([]byte, int, error) {
 	var r io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		r = strings.NewReader(string(raw))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	for k, v := range c.header {
 		req.Header[k] = v
@@ -70,17 +101,14 @@ func (c serviceAPI) do(ctx context.Context, method, path string, body any, admin
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: HTTP %d: %.300s", method, path, resp.StatusCode, raw)
-	}
-	return raw, nil
+	return raw, resp.StatusCode, nil
 }
 
 func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
