@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean
+.PHONY: build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-compose images build-compose-env compose-dashboards
 
 ## build: every program into bin/
 build:
@@ -41,8 +41,37 @@ stop:
 	$(GO) run ./tools/stack stop
 
 ## test: vet, unit tests with -race, a few seconds of each fuzz target,
-## integration tests against real sidecars, then the platform once through the Dapr CLI
-test: vet unit fuzz-short integration verify-dapr-cli
+## the Kubernetes and Compose checks, integration tests against real
+## sidecars, then the platform once through the Dapr CLI
+test: vet unit fuzz-short verify-k8s verify-compose integration verify-dapr-cli
+
+## k8s: render components/ and dapr/ into k8s/base/dapr and compose/dapr (commit the result)
+k8s:
+	$(GO) run ./tools/stack render
+
+## verify-k8s: render k8s/ overlays; kubeconform against generated schemas; Dapr's injector on each Deployment
+verify-k8s:
+	scripts/verify-k8s.sh
+
+## verify-compose: docker-compose config and a check of every app, sidecar and mount
+verify-compose:
+	scripts/verify-compose.sh
+
+IMAGE_TAG ?= 0.1.0
+## images: one small non-root image per program (needs Docker)
+images:
+	@for app in gateway auth user product inventory; do \
+	  docker build --build-arg APP=$$app -t qeetmart/$$app:$(IMAGE_TAG) . || exit 1; \
+	done
+
+## build-compose-env: compose/.env (tokens) and compose/.secrets (Sentry's CA), once; never committed
+build-compose-env:
+	$(GO) run ./tools/stack compose-env
+
+## compose-dashboards: Dapr's Grafana dashboards from the pinned dapr module, for the Compose observability profile
+compose-dashboards:
+	cp "$$($(GO) mod download -json github.com/dapr/dapr@v$${DAPR_VERSION:-1.18.0} | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')"/grafana/grafana-*.json compose/observability/grafana/dashboards/
+	chmod u+w compose/observability/grafana/dashboards/*.json
 
 vet:
 	$(GO) vet ./...

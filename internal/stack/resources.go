@@ -74,6 +74,9 @@ type renderOptions struct {
 	// MTLSInConfig turns mTLS on in each Configuration, which is how the
 	// Dapr CLI decides to start a sidecar with --enable-mtls.
 	MTLSInConfig bool
+	// header, when set, heads each file written with comment lines naming
+	// its source (the committed Compose copies).
+	header func(src string) string
 }
 
 // render copies components/*.yaml and dapr/resiliency/*.yaml from root into
@@ -98,7 +101,7 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 	}
 	dbs := map[string]bool{}
 	for _, f := range files {
-		err := rewriteYAML(f, filepath.Join(res.ResourcesDir, filepath.Base(f)), func(doc *yaml.Node) error {
+		err := rewriteYAML(f, filepath.Join(res.ResourcesDir, filepath.Base(f)), o.headerFor(root, f), func(doc *yaml.Node) error {
 			return overrideComponent(doc, b, o, dbs)
 		})
 		if err != nil {
@@ -110,7 +113,7 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 		return res, fmt.Errorf("no sidecar Configurations under %s", filepath.Join(root, "dapr", "config"))
 	}
 	for _, f := range configs {
-		err = rewriteYAML(f, filepath.Join(res.ConfigDir, filepath.Base(f)), func(doc *yaml.Node) error {
+		err = rewriteYAML(f, filepath.Join(res.ConfigDir, filepath.Base(f)), o.headerFor(root, f), func(doc *yaml.Node) error {
 			if o.MTLSInConfig {
 				if err := addMapping(lookup(doc, "spec"), "mtls", "enabled", "true"); err != nil {
 					return err
@@ -131,6 +134,17 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 	}
 	sort.Strings(res.Databases)
 	return res, err
+}
+
+func (o renderOptions) headerFor(root, file string) string {
+	if o.header == nil {
+		return ""
+	}
+	rel, err := filepath.Rel(root, file)
+	if err != nil {
+		rel = file
+	}
+	return o.header(rel)
 }
 
 func overrideComponent(doc *yaml.Node, b Backing, o renderOptions, dbs map[string]bool) error {
@@ -174,7 +188,9 @@ func dsnField(dsn, key string) string {
 	return ""
 }
 
-func rewriteYAML(src, dst string, edit func(*yaml.Node) error) error {
+// rewriteYAML writes src to dst as edit changed it, header (comment lines,
+// may be empty) first.
+func rewriteYAML(src, dst, header string, edit func(*yaml.Node) error) error {
 	raw, err := os.ReadFile(src)
 	if err != nil {
 		return err
@@ -193,7 +209,7 @@ func rewriteYAML(src, dst string, edit func(*yaml.Node) error) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, out, 0o600)
+	return os.WriteFile(dst, append([]byte(header), out...), 0o600)
 }
 
 // lookup walks mapping keys from n; nil when a key is missing.

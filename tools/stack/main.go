@@ -5,6 +5,9 @@
 //	stack cli         the same through the Dapr CLI (`dapr run -f`, bin/dapr)
 //	stack verify-cli  start through the CLI, check the gateway and one API, stop
 //	stack stop        stop a stack started by `stack up` or `stack cli` from another shell
+//	stack render      write the Dapr resources for Kubernetes (k8s/base/dapr) and
+//	                  Compose (compose/dapr) from components/ and dapr/ (make k8s)
+//	stack compose-env write compose/.env and compose/.secrets (tokens, Sentry's CA), once
 //
 // `make run` and `make stop` call it. Logs go to files under RUN_DIR (.run).
 package main
@@ -57,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if len(args) != 1 {
-		return errors.New("usage: stack up|cli|verify-cli|stop")
+		return errors.New("usage: stack up|cli|verify-cli|stop|render|compose-env")
 	}
 	switch args[0] {
 	case "up":
@@ -68,8 +71,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return up(ctx, root, runDir, settings, stdout, launch{cli: true, verify: true})
 	case "stop":
 		return stopRunning(runDir, stdout)
+	case "render":
+		if err := stack.RenderKubernetes(root, filepath.Join(root, "k8s", "base", "dapr")); err != nil {
+			return err
+		}
+		return stack.RenderCompose(root, filepath.Join(root, "compose", "dapr"))
+	case "compose-env":
+		return stack.ComposeEnv(filepath.Join(root, "compose"), stack.Apps)
 	default:
-		return fmt.Errorf("unknown command %q (want up, cli, verify-cli or stop)", args[0])
+		return fmt.Errorf("unknown command %q (want up, cli, verify-cli, stop, render or compose-env)", args[0])
 	}
 }
 
