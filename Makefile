@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-compose images build-compose-env compose-dashboards
+.PHONY: build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env compose-dashboards
 
 ## build: every program into bin/
 build:
@@ -41,9 +41,9 @@ stop:
 	$(GO) run ./tools/stack stop
 
 ## test: vet, unit tests with -race, a few seconds of each fuzz target,
-## the Kubernetes and Compose checks, integration tests against real
+## the Kubernetes (schemas, injector, a real API server) and Compose checks, integration tests against real
 ## sidecars, then the platform once through the Dapr CLI
-test: vet unit fuzz-short verify-k8s verify-compose integration verify-dapr-cli
+test: vet unit fuzz-short verify-k8s verify-k8s-server verify-compose integration verify-dapr-cli
 
 ## k8s: render components/ and dapr/ into k8s/base/dapr and compose/dapr (commit the result)
 k8s:
@@ -52,6 +52,10 @@ k8s:
 ## verify-k8s: render k8s/ overlays; kubeconform against generated schemas; Dapr's injector on each Deployment
 verify-k8s:
 	scripts/verify-k8s.sh
+
+## verify-k8s-server: a real kube-apiserver dry-runs every overlay (builds it into bin/ the first time, ~3.5 min here)
+verify-k8s-server:
+	scripts/verify-k8s-server.sh
 
 ## verify-compose: docker-compose config and a check of every app, sidecar and mount
 verify-compose:
