@@ -302,9 +302,16 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 	}
 }
 
+// seedWriters is how many products are created at once. More than the
+// product service's write path sustains on this machine makes it collapse
+// rather than slow down (each write's upserts become outbox messages that
+// wait a second each, a timed-out write's messages wait ten: docs/product.md
+// under Events), so the seed imports at a pace it keeps.
+const seedWriters = 4
+
 // seedCatalog creates 5 categories and n products through the service's
-// API, 16 at a time; every other product gets a variant, every fourth a
-// second one.
+// API, seedWriters at a time; every other product gets a variant, every
+// fourth a second one.
 func seedCatalog(ctx context.Context, api serviceAPI, n int) (catalogSeed, error) {
 	var seed catalogSeed
 	for i := range 5 {
@@ -320,9 +327,9 @@ func seedCatalog(ctx context.Context, api serviceAPI, n int) (catalogSeed, error
 	}
 	ids := make([]string, n)
 	var next, variants atomic.Int64
-	errs := make(chan error, 16)
+	errs := make(chan error, seedWriters)
 	var wg sync.WaitGroup
-	for range 16 {
+	for range seedWriters {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
 				id, v, err := seedProduct(ctx, api, seed.categories, i)
