@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/qeetmart/qeetmart/internal/platform/admission"
 	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/service"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
@@ -37,6 +38,13 @@ type Config struct {
 	// MaxAge is what shoppers' answers allow browsers and CDNs to reuse
 	// without asking (Cache-Control max-age); admins always revalidate.
 	MaxAge time.Duration `env:"PRODUCT_HTTP_MAX_AGE" envDefault:"5s"`
+	// WriteConcurrency bounds the catalog writes a replica runs at once;
+	// WriteQueue more wait (until their deadline), the rest get 503 at once.
+	// Each write's upserts become outbox messages its sidecar works on for
+	// a second or more after it (docs/events.md), so past what the sidecar
+	// sustains, writes must be shed rather than queued inside it.
+	WriteConcurrency int `env:"PRODUCT_WRITE_CONCURRENCY" envDefault:"4"`
+	WriteQueue       int `env:"PRODUCT_WRITE_QUEUE" envDefault:"64"`
 }
 
 func main() {
@@ -63,7 +71,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	}
 	catalog := app.New(store.New(statestore.New(d.Sidecar, stateStore), statestore.New(d.Sidecar, outboxStore), readModel),
 		app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
-	api.Routes(r, catalog, cfg.MaxAge)
+	api.Routes(r, catalog, cfg.MaxAge, admission.New(cfg.WriteConcurrency, cfg.WriteQueue))
 	api.Relay(r, store.RelayPubsub, store.RelayTopic, store.NewRelay(d.Sidecar), d.Log)
 	return nil
 }

@@ -570,3 +570,39 @@ func listCursor(t *testing.T, env *testenv.Env) string {
 	require.NotNil(t, next)
 	return *next
 }
+
+// Catalog writes past a replica's bound are shed with 503 SERVICE_BUSY and
+// Retry-After before any work is done, instead of piling up in the sidecar
+// (where sixteen writers at once once made every write time out:
+// docs/events.md). What was acknowledged exists; what was shed does not.
+func TestProductWritesShedPastTheirBound(t *testing.T) {
+	env := adminEnv(t, "product", testenv.WithEnv("product", "PRODUCT_WRITE_CONCURRENCY=1", "PRODUCT_WRITE_QUEUE=0"))
+	admin, audio := catalogAdmin(t, env)
+	const n = 16
+	answers := concurrently(t, n, func(i int) (answer, error) {
+		return admin.send(http.MethodPost, "/products",
+			fmt.Sprintf(`{"name":"Rush %d","brand":"Acme","categoryId":%q,"price":1,"currency":"USD","status":"ACTIVE"}`, i, audio), nil)
+	})
+	counts := statusCounts(answers)
+	t.Logf("%d creates at once, one write slot, no queue: %v", n, counts)
+	assert.Equal(t, n, counts[http.StatusCreated]+counts[http.StatusServiceUnavailable], "created or shed, nothing else")
+	assert.NotZero(t, counts[http.StatusCreated], "the slot's holder is served")
+	assert.NotZero(t, counts[http.StatusServiceUnavailable], "the rest are shed at once")
+	for i, a := range answers {
+		switch a.status {
+		case http.StatusCreated:
+			p := decode[product](t, a)
+			assert.Equal(t, http.StatusOK, admin.call(http.MethodGet, "/products/"+p.ID, nil).status, "acknowledged create %d exists", i)
+		case http.StatusServiceUnavailable:
+			assert.Equal(t, "SERVICE_BUSY", decode[struct{ Error struct{ Code string } }](t, a).Error.Code)
+			assert.Equal(t, "1", a.header.Get("Retry-After"))
+		}
+	}
+	a := admin.call(http.MethodGet, "/products?categoryId="+audio+"&page=0&size=100", nil)
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	assert.Equal(t, counts[http.StatusCreated], decode[struct{ TotalElements int }](t, a).TotalElements, "no shed write left a product behind")
+
+	// Reads are never gated, and the slot is free again once the burst is over.
+	a = admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":"Calm","brand":"Acme","categoryId":%q,"price":1,"currency":"USD","status":"ACTIVE"}`, audio))
+	assert.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+}

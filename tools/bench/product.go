@@ -302,11 +302,10 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 	}
 }
 
-// seedWriters is how many products are created at once. More than the
-// product service's write path sustains on this machine makes it collapse
-// rather than slow down (each write's upserts become outbox messages that
-// wait a second each, a timed-out write's messages wait ten: docs/product.md
-// under Events), so the seed imports at a pace it keeps.
+// seedWriters is how many products are created at once. Sixteen made the
+// product service's write path collapse on this machine, and four only
+// later (docs/events.md: the outbox's work outgrows the writes), so the
+// seed of 100,000 cannot complete there until that is fixed.
 const seedWriters = 4
 
 // seedCatalog creates 5 categories and n products through the service's

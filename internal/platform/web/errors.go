@@ -32,6 +32,7 @@ const (
 	CodeRateLimited      = "RATE_LIMITED"
 	CodeInternal         = "INTERNAL_ERROR"
 	CodeUnavailable      = "SERVICE_UNAVAILABLE"
+	CodeBusy             = "SERVICE_BUSY"
 	CodeGatewayTimeout   = "GATEWAY_TIMEOUT"
 	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
 )

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/qeetmart/qeetmart/internal/platform/admission"
 )
 
 // HeaderCorrelationID carries the id that ties one client request to every
@@ -151,5 +154,22 @@ func Deadline(d time.Duration) fiber.Handler {
 		defer cancel()
 		c.SetContext(ctx)
 		return c.Next()
+	}
+}
+
+// Admit runs the rest of the chain in one of g's slots (admission.Gate):
+// past the gate's queue, or when the request's deadline passes while it
+// waits, the answer is 503 SERVICE_BUSY with Retry-After, before any work
+// is done. For work whose cost grows faster than its rate (writes whose
+// sidecar work outlives them), so that overload sheds instead of queueing
+// until everything times out.
+func Admit(g *admission.Gate, what string) fiber.Handler {
+	busy := NewError(http.StatusServiceUnavailable, CodeBusy, "Too many "+what+" in progress; try again shortly").WithRetryAfter(time.Second)
+	return func(c fiber.Ctx) error {
+		err := g.Run(c.Context(), c.Next)
+		if errors.Is(err, admission.ErrBusy) {
+			return busy
+		}
+		return err
 	}
 }

@@ -312,7 +312,7 @@ var answers = []struct {
 	{app.ErrForbidden, web.NewError(http.StatusForbidden, web.CodeForbidden, "Access denied")},
 	{app.ErrOwnAccount, web.NewError(http.StatusConflict, web.CodeConflict, "Admins cannot disable or demote their own account")},
 	{app.ErrConflict, web.NewError(http.StatusConflict, web.CodeConflict, "Concurrent update; try again")},
-	{app.ErrBusy, web.NewError(http.StatusServiceUnavailable, "SERVICE_BUSY", "Too many password checks in progress; try again shortly").WithRetryAfter(time.Second)},
+	{app.ErrBusy, web.NewError(http.StatusServiceUnavailable, web.CodeBusy, "Too many password checks in progress; try again shortly").WithRetryAfter(time.Second)},
 	// Defence in depth: every field that becomes part of a key is checked
 	// before it gets here.
 	{statestore.ErrInvalidKey, web.NewError(http.StatusBadRequest, web.CodeBadRequest, "Malformed identifier")},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
+	"github.com/qeetmart/qeetmart/internal/platform/admission"
 	"github.com/qeetmart/qeetmart/internal/platform/ids"
 	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
@@ -69,7 +70,7 @@ type Auth struct {
 
 	dummyHash string
 	keys      keyCache
-	hashing   *hashGate
+	hashing   *admission.Gate
 }
 
 // New wires an Auth.

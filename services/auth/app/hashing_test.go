@@ -12,41 +12,6 @@ import (
 	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
 
-func TestHashGateCapsConcurrencyAndQueue(t *testing.T) {
-	g := newHashGate(1, 1)
-	busy := make(chan struct{})
-	release := make(chan struct{})
-	go func() {
-		_ = g.run(context.Background(), func() error { close(busy); <-release; return nil })
-	}()
-	<-busy
-
-	queued := make(chan error, 1)
-	go func() { queued <- g.run(context.Background(), func() error { return nil }) }()
-	require.Eventually(t, func() bool { return g.waiting.Load() == 1 }, 5*time.Second, time.Millisecond, "the second waits")
-
-	assert.ErrorIs(t, g.run(context.Background(), func() error { return nil }), ErrBusy, "the third is refused: the queue is full")
-
-	close(release)
-	assert.NoError(t, <-queued, "the waiting one runs once the slot is free")
-	assert.Equal(t, int64(0), g.waiting.Load())
-}
-
-func TestHashGateWaitEndsWithTheRequest(t *testing.T) {
-	g := newHashGate(1, 4)
-	release := make(chan struct{})
-	defer close(release)
-	started := make(chan struct{})
-	go func() {
-		_ = g.run(context.Background(), func() error { close(started); <-release; return nil })
-	}()
-	<-started
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	assert.ErrorIs(t, g.run(ctx, func() error { return nil }), ErrBusy)
-	assert.Equal(t, int64(0), g.waiting.Load(), "a waiter that gives up leaves the queue")
-}
-
 // A login refused for lack of hashing room is not a failed guess.
 func TestBusyLoginIsNotCountedAsAFailure(t *testing.T) {
 	a, store, _ := newAuth(t)
@@ -55,7 +20,7 @@ func TestBusyLoginIsNotCountedAsAFailure(t *testing.T) {
 	hold := make(chan struct{})
 	started := make(chan struct{})
 	go func() {
-		_ = a.hashing.run(context.Background(), func() error { close(started); <-hold; return nil })
+		_ = a.hashing.Run(context.Background(), func() error { close(started); <-hold; return nil })
 	}()
 	<-started
 	_, err := a.Login(t.Context(), "ann@example.com", "wrong", Client{IP: "192.0.2.9"})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/qeetmart/qeetmart/internal/platform/admission"
 	"github.com/qeetmart/qeetmart/internal/platform/paging"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
@@ -23,32 +24,33 @@ import (
 
 // Routes registers the product API on r: the whole surface, on one screen.
 // Reads are public (the gateway lets anonymous GETs through); writes need
-// an admin.
+// an admin, and run through writes (web.Admit: past its bound, 503).
 //
 // Successful reads carry an ETag and Cache-Control (shoppers' answers may
 // be reused for maxAge; admins', which show hidden products, are private
 // and revalidated every time), and If-None-Match turns them into a 304.
-func Routes(r fiber.Router, a *app.Catalog, maxAge time.Duration) {
+func Routes(r fiber.Router, a *app.Catalog, maxAge time.Duration, writes *admission.Gate) {
 	h := handlers{a}
 	cacheable := web.Cacheable(cachePolicy(maxAge))
+	admit := web.Admit(writes, "catalog writes")
 	r.Get("/categories", cacheable, h.categories)
 	r.Get("/categories/:id", cacheable, h.category)
-	r.Post("/categories", asCaller(h.createCategory))
-	r.Put("/categories/:id", asCaller(h.replaceCategory))
-	r.Delete("/categories/:id", asCaller(h.deleteCategory))
+	r.Post("/categories", admit, asCaller(h.createCategory))
+	r.Put("/categories/:id", admit, asCaller(h.replaceCategory))
+	r.Delete("/categories/:id", admit, asCaller(h.deleteCategory))
 
 	r.Get("/products", cacheable, h.products)
 	r.Get("/products/search", cacheable, h.search)
 	r.Get("/products/slug/:slug", cacheable, h.productBySlug)
 	r.Get("/products/:id", cacheable, h.product)
-	r.Post("/products", asCaller(h.createProduct))
-	r.Put("/products/:id", asCaller(h.replaceProduct))
-	r.Delete("/products/:id", asCaller(h.deleteProduct))
+	r.Post("/products", admit, asCaller(h.createProduct))
+	r.Put("/products/:id", admit, asCaller(h.replaceProduct))
+	r.Delete("/products/:id", admit, asCaller(h.deleteProduct))
 
 	r.Get("/products/:id/variants", cacheable, h.variants)
-	r.Post("/products/:id/variants", asCaller(h.addVariant))
-	r.Put("/products/:id/variants/:variantId", asCaller(h.replaceVariant))
-	r.Delete("/products/:id/variants/:variantId", asCaller(h.removeVariant))
+	r.Post("/products/:id/variants", admit, asCaller(h.addVariant))
+	r.Put("/products/:id/variants/:variantId", admit, asCaller(h.replaceVariant))
+	r.Delete("/products/:id/variants/:variantId", admit, asCaller(h.removeVariant))
 }
 
 type handlers struct{ catalog *app.Catalog }
