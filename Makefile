@@ -27,9 +27,11 @@ run-cli: build dapr-cli deps
 verify-dapr-cli: build dapr-cli deps
 	@trap 'scripts/deps.sh stop' EXIT; timeout -k 10 600 $(BIN)/stack verify-cli
 
-## deps: PostgreSQL and Redis answering (installs/starts them if needed)
+## deps: PostgreSQL and Redis answering (installs/starts them if needed), and
+## the stack's fixed ports kept out of the ephemeral range (as root)
 deps:
 	scripts/deps.sh
+	@scripts/reserve-ports.sh
 
 ## run: the whole platform on this machine, until Ctrl-C
 # (private PostgreSQL/Redis instances that deps started are stopped on exit)
