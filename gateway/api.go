@@ -90,13 +90,15 @@ func (g *gateway) api(c fiber.Ctx) error {
 		// so Dapr never replays a request that is unsafe to repeat.
 		app += "." + g.cfg.Namespace
 	}
-	err := g.proxy.Forward(c, proxy.Request{
-		App:       app,
-		Path:      routing.Escape(target.Path),
-		Caller:    callerHeaders(id),
-		ClientIP:  clientIP,
-		Timeout:   g.cfg.UpstreamTimeout,
-		BodyLimit: int64(g.cfg.BodyLimit),
+	err := g.inFlight.admit(target.Route.App, func() error {
+		return g.proxy.Forward(c, proxy.Request{
+			App:       app,
+			Path:      routing.Escape(target.Path),
+			Caller:    callerHeaders(id),
+			ClientIP:  clientIP,
+			Timeout:   g.cfg.UpstreamTimeout,
+			BodyLimit: int64(g.cfg.BodyLimit),
+		})
 	})
 	var we *web.Error
 	if errors.As(err, &we) && we.Status >= 500 {

@@ -40,6 +40,12 @@ type Config struct {
 	// UpstreamTimeout is the gateway's own bound on a proxied call; the
 	// per-attempt timeouts and retries are in dapr/resiliency.
 	UpstreamTimeout time.Duration `env:"UPSTREAM_TIMEOUT" envDefault:"30s"`
+	// MaxInFlight bounds the calls the gateway has open to all services at
+	// once, MaxInFlightPerApp those to each one: past either, a request is
+	// answered 503 with Retry-After at once rather than queued in the
+	// sidecars, where it would slow every request behind it.
+	MaxInFlight       int `env:"UPSTREAM_MAX_IN_FLIGHT" envDefault:"1024"`
+	MaxInFlightPerApp int `env:"UPSTREAM_MAX_IN_FLIGHT_PER_APP" envDefault:"512"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
 	// Namespace is the Dapr namespace; app.namespace selects the no-retry
@@ -111,6 +117,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		log:         log,
 		dapr:        dapr,
 		proxy:       &proxy.Forwarder{Sidecar: dapr},
+		inFlight:    newInFlight(upstreams, cfg.MaxInFlight, cfg.MaxInFlightPerApp),
 		ips:         ips,
 		verifier:    identity.NewVerifier(keys, revocations, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTLeeway),
 		revocations: revocations,

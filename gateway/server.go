@@ -29,6 +29,7 @@ type gateway struct {
 	log         *slog.Logger
 	dapr        *sidecar.Client
 	proxy       *proxy.Forwarder
+	inFlight    *inFlight // bounds on open upstream calls
 	ips         *clientip.Resolver
 	verifier    *identity.Verifier
 	revocations *identity.Revocations

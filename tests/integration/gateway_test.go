@@ -711,3 +711,50 @@ func jwtPart(t *testing.T, token string, part int, name string) string {
 	v, _ := fields[name].(string)
 	return v
 }
+
+// TestGatewayShedsPastItsInFlightBound: past the open calls it allows an
+// app, the gateway answers 503 SERVICE_BUSY with Retry-After at once,
+// without queueing in the sidecars; the calls it took complete, other apps
+// are not affected, and the slots come back.
+func TestGatewayShedsPastItsInFlightBound(t *testing.T) {
+	signer := testjwt.NewSigner("test-key")
+	env := gatewayEnv(t, signer, testenv.WithEnv("gateway", "UPSTREAM_MAX_IN_FLIGHT_PER_APP=2"))
+	const n = 10
+	start := time.Now()
+	answers := concurrently(t, n, func(i int) (answer, error) {
+		return send(t, env, call{method: http.MethodGet, path: "/api/v1/products/slow-" + strconv.Itoa(i),
+			header: map[string]string{"X-Echo-Sleep": "2s"}})
+	})
+	counts := statusCounts(answers)
+	t.Logf("%d slow calls at once, 2 slots: %v in %s", n, counts, time.Since(start).Round(time.Millisecond))
+	assert.Equal(t, map[int]int{http.StatusOK: 2, http.StatusServiceUnavailable: n - 2}, counts)
+	for _, a := range answers {
+		if a.status == http.StatusServiceUnavailable {
+			assert.Equal(t, "SERVICE_BUSY", a.errorCode(t))
+			assert.Equal(t, "1", a.header.Get("Retry-After"))
+		}
+	}
+
+	t.Run("the shed ones are answered at once, and other apps keep their slots", func(t *testing.T) {
+		slow := make(chan answer, 2)
+		for i := range 2 {
+			go func() {
+				a, _ := send(t, env, call{method: http.MethodGet, path: "/api/v1/products/hold-" + strconv.Itoa(i),
+					header: map[string]string{"X-Echo-Sleep": "2s"}})
+				slow <- a
+			}()
+		}
+		time.Sleep(500 * time.Millisecond) // both slots taken
+		begin := time.Now()
+		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products/one-more"})
+		assert.Equal(t, http.StatusServiceUnavailable, a.status)
+		assert.Less(t, time.Since(begin), time.Second, "shed without waiting for a slot")
+		probe := signer.Access("probe", "probe")
+		assert.Equal(t, http.StatusOK, do(t, env, call{method: http.MethodGet, path: "/api/v1/users/probe", header: bearer(probe)}).status,
+			"another app is not held up")
+		for range 2 {
+			assert.Equal(t, http.StatusOK, (<-slow).status)
+		}
+		assert.Equal(t, http.StatusOK, do(t, env, call{method: http.MethodGet, path: "/api/v1/products/after"}).status, "the slots came back")
+	})
+}
