@@ -111,8 +111,11 @@ func send(t testing.TB, env *testenv.Env, c call) (answer, error) {
 	defer resp.Body.Close()
 	if c.contract != "" {
 		contract := c.contract
-		if resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout {
-			contract = "gateway" // the gateway's own answer: the service did not give one
+		switch resp.StatusCode {
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			// The gateway's own answer (the service gave none, or it was
+			// shed), or a service's 503, which is the same envelope.
+			contract = "gateway"
 		}
 		if spec := contractOf(t, contract); spec != nil {
 			spec.Check(t, req, resp)
