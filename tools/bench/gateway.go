@@ -41,6 +41,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	workers := fs.Uint64("workers", 50, "concurrent workers at saturation")
 	keep := fs.Bool("keep", false, "keep the run folder (logs) and print its path")
 	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
+	inFlight := fs.Int("max-in-flight", 0, "the gateway's UPSTREAM_MAX_IN_FLIGHT_PER_APP (0: its default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +53,9 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		// 429s.
 		o.UseEcho("product")
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
+		if *inFlight > 0 {
+			o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_MAX_IN_FLIGHT_PER_APP=%d", *inFlight))
+		}
 	})
 	if err != nil {
 		return err
