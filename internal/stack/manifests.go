@@ -83,30 +83,6 @@ func RenderCompose(root, outDir string) error {
 	return err
 }
 
-type source struct {
-	kind string // components, resiliency or config
-	path string
-}
-
-func sources(root string) ([]source, error) {
-	var out []source
-	for _, d := range []struct{ kind, dir string }{
-		{"components", "components"}, {"resiliency", "dapr/resiliency"}, {"config", "dapr/config"},
-	} {
-		files, err := filepath.Glob(filepath.Join(root, d.dir, "*.yaml"))
-		if err != nil {
-			return nil, err
-		}
-		if len(files) == 0 {
-			return nil, fmt.Errorf("no Dapr resources under %s", filepath.Join(root, d.dir))
-		}
-		for _, f := range files {
-			out = append(out, source{d.kind, f})
-		}
-	}
-	return out, nil
-}
-
 func kubernetesEdit(doc *yaml.Node) error {
 	kind := lookup(doc, "kind")
 	if kind == nil {
@@ -140,7 +116,11 @@ func kubernetesComponent(doc *yaml.Node) error {
 		key := ""
 		switch {
 		case strings.HasPrefix(typ.Value, "state.postgres") && name.Value == "connectionString":
-			db := dsnField(lookup(item, "value").Value, "dbname")
+			value := lookup(item, "value")
+			if value == nil {
+				return fmt.Errorf("%s: connectionString has no value to move into a Secret", typ.Value)
+			}
+			db := dsnField(value.Value, "dbname")
 			if db == "" {
 				return fmt.Errorf("%s: connectionString names no dbname", typ.Value)
 			}

@@ -117,11 +117,11 @@ func readResources(t *testing.T, files []string) map[string]resource {
 // scopes and metadata keys, the same API allow-lists and callers.
 func TestKubernetesRunsTheSameDaprResources(t *testing.T) {
 	root := repoRoot(t)
+	srcs, err := sources(root)
+	require.NoError(t, err)
 	var sourceFiles []string
-	for _, dir := range []string{"components", "dapr/resiliency", "dapr/config"} {
-		f, err := filepath.Glob(filepath.Join(root, dir, "*.yaml"))
-		require.NoError(t, err)
-		sourceFiles = append(sourceFiles, f...)
+	for _, s := range srcs {
+		sourceFiles = append(sourceFiles, s.path)
 	}
 	k8sFiles, err := filepath.Glob(filepath.Join(root, "k8s", "base", "dapr", "*.yaml"))
 	require.NoError(t, err)

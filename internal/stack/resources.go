@@ -79,6 +79,33 @@ type renderOptions struct {
 	header func(src string) string
 }
 
+// source is one file of the single source of Dapr resources.
+type source struct {
+	kind string // components, resiliency or config
+	path string
+}
+
+// sources lists every file of the single source under root, which every
+// rendering (make run, the CLI, Kubernetes, Compose) starts from.
+func sources(root string) ([]source, error) {
+	var out []source
+	for _, d := range []struct{ kind, dir string }{
+		{"components", "components"}, {"resiliency", "dapr/resiliency"}, {"config", "dapr/config"},
+	} {
+		files, err := filepath.Glob(filepath.Join(root, d.dir, "*.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			return nil, fmt.Errorf("no Dapr resources under %s", filepath.Join(root, d.dir))
+		}
+		for _, f := range files {
+			out = append(out, source{d.kind, f})
+		}
+	}
+	return out, nil
+}
+
 // render copies components/*.yaml and dapr/resiliency/*.yaml from root into
 // outDir/resources and each app's dapr/config/<app>.yaml into outDir/config,
 // pointing them at b and applying o. The committed files stay the single
@@ -90,42 +117,17 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 			return res, err
 		}
 	}
-	files, err := filepath.Glob(filepath.Join(root, "components", "*.yaml"))
+	srcs, err := sources(root)
 	if err != nil {
 		return res, err
 	}
-	resiliency, _ := filepath.Glob(filepath.Join(root, "dapr", "resiliency", "*.yaml"))
-	files = append(files, resiliency...)
-	if len(files) == 0 {
-		return res, fmt.Errorf("no Dapr resources under %s", root)
-	}
 	dbs := map[string]bool{}
-	for _, f := range files {
-		err := rewriteYAML(f, filepath.Join(res.ResourcesDir, filepath.Base(f)), o.headerFor(root, f), func(doc *yaml.Node) error {
-			return overrideComponent(doc, b, o, dbs)
-		})
-		if err != nil {
-			return res, err
+	for _, src := range srcs {
+		dir, edit := res.ResourcesDir, func(doc *yaml.Node) error { return overrideComponent(doc, b, o, dbs) }
+		if src.kind == "config" {
+			dir, edit = res.ConfigDir, func(doc *yaml.Node) error { return overrideConfiguration(doc, o) }
 		}
-	}
-	configs, _ := filepath.Glob(filepath.Join(root, "dapr", "config", "*.yaml"))
-	if len(configs) == 0 {
-		return res, fmt.Errorf("no sidecar Configurations under %s", filepath.Join(root, "dapr", "config"))
-	}
-	for _, f := range configs {
-		err = rewriteYAML(f, filepath.Join(res.ConfigDir, filepath.Base(f)), o.headerFor(root, f), func(doc *yaml.Node) error {
-			if o.MTLSInConfig {
-				if err := addMapping(lookup(doc, "spec"), "mtls", "enabled", "true"); err != nil {
-					return err
-				}
-			}
-			nr := lookup(doc, "spec", "nameResolution", "configuration")
-			if nr == nil {
-				return nil
-			}
-			return setMapValue(nr, "connectionString", o.NameResolution)
-		})
-		if err != nil {
+		if err := rewriteYAML(src.path, filepath.Join(dir, filepath.Base(src.path)), o.headerFor(root, src.path), edit); err != nil {
 			return res, err
 		}
 	}
@@ -133,7 +135,22 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 		res.Databases = append(res.Databases, db)
 	}
 	sort.Strings(res.Databases)
-	return res, err
+	return res, nil
+}
+
+// overrideConfiguration turns mTLS on when the CLI needs it and points the
+// name resolution at this stack's own file.
+func overrideConfiguration(doc *yaml.Node, o renderOptions) error {
+	if o.MTLSInConfig {
+		if err := addMapping(lookup(doc, "spec"), "mtls", "enabled", "true"); err != nil {
+			return err
+		}
+	}
+	nr := lookup(doc, "spec", "nameResolution", "configuration")
+	if nr == nil {
+		return nil
+	}
+	return setMapValue(nr, "connectionString", o.NameResolution)
 }
 
 func (o renderOptions) headerFor(root, file string) string {

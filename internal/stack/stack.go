@@ -1,7 +1,9 @@
 // Package stack brings QeetMart up on one host: Sentry, then each app beside
 // its own daprd, on loopback, with per-run tokens and rendered resources.
 // `make run` (tools/stack) and the integration tests (internal/testenv) both
-// use it, so the tests run the platform the way users do.
+// use it, so the tests run the platform the way users do. It also renders
+// the same Dapr resources for the ways of running that cannot render them
+// at start: Kubernetes and Compose (manifests.go, composeenv.go).
 package stack
 
 import (
