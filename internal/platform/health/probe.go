@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
 
 // Probe GETs path from the program itself, on the address it listens on
@@ -18,29 +21,26 @@ import (
 // listening on loopback, reachable only from inside its pod, and /ready
 // stays behind the app token.
 func Probe(ctx context.Context, environ []string, defaultPort int, path string) error {
-	env := map[string]string{}
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			env[k] = v
-		}
+	cfg, err := config.Load[config.Common](environ)
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
 	}
-	host := env["HOST"]
+	host, port := cfg.Host, cfg.Port
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	port := strconv.Itoa(defaultPort)
-	if p := env["PORT"]; p != "" {
-		port = p
+	if port == 0 {
+		port = defaultPort
 	}
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("probe: path %q must start with /", path)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, strconv.Itoa(port))+path, nil)
 	if err != nil {
 		return fmt.Errorf("probe: %w", err)
 	}
-	if token := env["APP_API_TOKEN"]; token != "" {
-		req.Header.Set("dapr-api-token", token)
+	if cfg.AppAPIToken != "" {
+		req.Header.Set(web.HeaderDaprAPIToken, cfg.AppAPIToken)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
