@@ -81,7 +81,7 @@ func New(store Store, tokens domain.TokenConfig, hasher domain.Hasher) *Auth {
 		AddressThrottle:    domain.ThrottlePolicy{Threshold: 20, Base: time.Second, Max: 15 * time.Minute, Window: 15 * time.Minute},
 		KeyActivationDelay: 30 * time.Second,
 		Now:                time.Now, Log: slog.New(slog.DiscardHandler), dummyHash: hasher.DummyHash(),
-		hashing: newHashGate(0, defaultHashQueue),
+		hashing: admission.New(0, defaultHashQueue),
 	}
 }
 

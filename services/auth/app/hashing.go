@@ -6,25 +6,21 @@ import (
 	"github.com/qeetmart/qeetmart/internal/platform/admission"
 )
 
-// ErrBusy refuses work the service cannot take now: more password hashing
-// is waiting than it will queue. The API answers 503 with Retry-After.
-//
-// Password hashing runs behind a gate (newHashGate). Each argon2id run
-// holds its memory cost (19 MiB by default) and a core for tens of
-// milliseconds, so a burst of logins from many addresses, which no
+// Password hashing runs behind an admission gate (Auth.hashing). Each
+// argon2id run holds its memory cost (19 MiB by default) and a core for
+// tens of milliseconds, so a burst of logins from many addresses, which no
 // per-address throttle stops, would otherwise exhaust memory. Beyond the
 // slots a bounded number wait (until their request's deadline); the rest
 // are refused at once.
-var ErrBusy = admission.ErrBusy
 
-// newHashGate allows concurrency hashes at once (0: one per CPU) and queue
-// more waiting.
-func newHashGate(concurrency, queue int) *admission.Gate { return admission.New(concurrency, queue) }
+// ErrBusy refuses work the service cannot take now: more password hashing
+// is waiting than it will queue. The API answers 503 with Retry-After.
+var ErrBusy = admission.ErrBusy
 
 // LimitHashing sets how many password hashes run at once (0: one per CPU)
 // and how many more may wait.
 func (a *Auth) LimitHashing(concurrency, queue int) {
-	a.hashing = newHashGate(concurrency, queue)
+	a.hashing = admission.New(concurrency, queue)
 }
 
 // hash is Hasher.Hash under the gate.
