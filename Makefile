@@ -76,7 +76,7 @@ build-compose-env:
 
 ## compose-dashboards: Dapr's Grafana dashboards from the pinned dapr module, for the Compose observability profile
 compose-dashboards:
-	cp "$$($(GO) mod download -json github.com/dapr/dapr@v$${DAPR_VERSION:-1.18.0} | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p')"/grafana/grafana-*.json compose/observability/grafana/dashboards/
+	cp "$$(scripts/module-dir.sh github.com/dapr/dapr@v$${DAPR_VERSION:-1.18.0})"/grafana/grafana-*.json compose/observability/grafana/dashboards/
 	chmod u+w compose/observability/grafana/dashboards/*.json
 
 vet:

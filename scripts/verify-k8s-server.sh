@@ -18,7 +18,7 @@ start=$SECONDS
 
 if [[ ! -x "$bin/kube-apiserver" || "$(cat "$bin/.kube-apiserver.version" 2>/dev/null)" != "$k8s_version" ]]; then
   echo "building kube-apiserver $k8s_version from the Go module proxy (a few minutes)"
-  src="$(go mod download -json "k8s.io/kubernetes@v$k8s_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  src="$(scripts/module-dir.sh "k8s.io/kubernetes@v$k8s_version")"
   work="$(mktemp -d)"
   trap 'rm -rf "$work"' EXIT
   cp -r "$src/." "$work/"
@@ -56,7 +56,7 @@ pids+=($!)
 kc=(kubectl --server https://127.0.0.1:26443 --token "$token" --insecure-skip-tls-verify)
 for _ in $(seq 120); do "${kc[@]}" get --raw /readyz >/dev/null 2>&1 && break; sleep 1; done
 "${kc[@]}" get --raw /readyz >/dev/null || { tail -20 "$tmp/apiserver.log"; exit 1; }
-dapr_dir="$(go mod download -json "github.com/dapr/dapr@v$dapr_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+dapr_dir="$(scripts/module-dir.sh "github.com/dapr/dapr@v$dapr_version")"
 "${kc[@]}" apply -f "$dapr_dir/charts/dapr/crds/" >/dev/null
 "${kc[@]}" wait --for condition=established --timeout 60s crd --all >/dev/null
 "${kc[@]}" create namespace qeetmart >/dev/null

@@ -36,8 +36,8 @@ go test -count=1 -run 'TestCommittedRendersAreFresh|TestKubernetes|TestCompose' 
 schemas="$out/schemas-k8s$k8s_version-dapr$dapr_version"
 if [[ ! -f "$schemas/.done" ]]; then
   echo "generating schemas: Kubernetes $k8s_version, Dapr $dapr_version CRDs"
-  k8s_dir="$(go mod download -json "k8s.io/kubernetes@v$k8s_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-  dapr_dir="$(go mod download -json "github.com/dapr/dapr@v$dapr_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  k8s_dir="$(scripts/module-dir.sh "k8s.io/kubernetes@v$k8s_version")"
+  dapr_dir="$(scripts/module-dir.sh "github.com/dapr/dapr@v$dapr_version")"
   rm -rf "$schemas"
   (cd k8s/verify && go run ./schemas -swagger "$k8s_dir/api/openapi-spec/swagger.json" \
     -crds "$dapr_dir/charts/dapr/crds" -out "$schemas")
