@@ -45,6 +45,11 @@ type Config struct {
 	// sustains, writes must be shed rather than queued inside it.
 	WriteConcurrency int `env:"PRODUCT_WRITE_CONCURRENCY" envDefault:"4"`
 	WriteQueue       int `env:"PRODUCT_WRITE_QUEUE" envDefault:"64"`
+	// RelayLagLimit is how far the outbox relay may fall behind the writes
+	// (from a write to its change reaching this service; about 1 s when
+	// idle) before writes are refused with 503 until it catches up. 0
+	// never refuses.
+	RelayLagLimit time.Duration `env:"PRODUCT_RELAY_LAG_LIMIT" envDefault:"3s"`
 }
 
 func main() {
@@ -71,7 +76,8 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	}
 	catalog := app.New(store.New(statestore.New(d.Sidecar, stateStore), statestore.New(d.Sidecar, outboxStore), readModel),
 		app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
-	api.Routes(r, catalog, cfg.MaxAge, admission.New(cfg.WriteConcurrency, cfg.WriteQueue))
-	api.Relay(r, store.RelayPubsub, store.RelayTopic, store.NewRelay(d.Sidecar), d.Log)
+	lag := admission.NewLag(cfg.RelayLagLimit)
+	api.Routes(r, catalog, cfg.MaxAge, admission.New(cfg.WriteConcurrency, cfg.WriteQueue).RefuseWhile(lag.Behind))
+	api.Relay(r, store.RelayPubsub, store.RelayTopic, store.NewRelay(d.Sidecar), lag, d.Log)
 	return nil
 }

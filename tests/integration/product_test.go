@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -605,4 +606,53 @@ func TestProductWritesShedPastTheirBound(t *testing.T) {
 	// Reads are never gated, and the slot is free again once the burst is over.
 	a = admin.call(http.MethodPost, "/products", fmt.Sprintf(`{"name":"Calm","brand":"Acme","categoryId":%q,"price":1,"currency":"USD","status":"ACTIVE"}`, audio))
 	assert.Equal(t, http.StatusCreated, a.status, "%s", a.body)
+}
+
+// Writes are refused while the outbox relay lags behind them, and accepted
+// again once it has caught up: a write's answer does not wait for its
+// relay, so an importer that is never refused can build a backlog that
+// takes the machine (docs/events.md). Dapr's outbox takes a second or more
+// from a write to its change, so a limit of half a second makes every
+// delivered change "late": the gate closes after the first one arrives and
+// opens once deliveries have stopped for half a second.
+func TestProductWritesWaitForTheirRelay(t *testing.T) {
+	env := adminEnv(t, "product", testenv.WithEnv("product", "PRODUCT_RELAY_LAG_LIMIT=500ms"))
+	admin, audio := catalogAdmin(t, env)
+	create := func(i int) answer {
+		return admin.call(http.MethodPost, "/products",
+			fmt.Sprintf(`{"name":"Paced %d","brand":"Acme","categoryId":%q,"price":1,"currency":"USD","status":"ACTIVE"}`, i, audio))
+	}
+	var created, shed int
+	until := func(want int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for i := created + shed; time.Now().Before(deadline); i++ {
+			a := create(i)
+			switch a.status {
+			case http.StatusCreated:
+				created++
+			case http.StatusServiceUnavailable:
+				shed++
+				assert.Equal(t, "SERVICE_BUSY", decode[struct{ Error struct{ Code string } }](t, a).Error.Code)
+				assert.Equal(t, "1", a.header.Get("Retry-After"))
+			default:
+				t.Fatalf("create %d: %d %s", i, a.status, a.body)
+			}
+			if a.status == want {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("%s: no %d in 30 s (%d created, %d shed)", what, want, created, shed)
+	}
+	until(http.StatusCreated, "the first write")
+	started := time.Now()
+	until(http.StatusServiceUnavailable, "writes refused once the relay reports its lag")
+	t.Logf("refused %s after the first write", time.Since(started).Round(time.Millisecond))
+	until(http.StatusCreated, "writes accepted again once the relay caught up")
+	t.Logf("%d created, %d refused", created, shed)
+
+	a := admin.call(http.MethodGet, "/products?categoryId="+audio+"&page=0&size=100", nil)
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	assert.Equal(t, created, decode[struct{ TotalElements int }](t, a).TotalElements, "what was acknowledged exists; nothing refused does")
 }

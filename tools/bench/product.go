@@ -48,12 +48,15 @@ type serviceAPI struct {
 }
 
 // do sends one request and wants status want. A 503 (the service shed the
-// request or ran out of its deadline on a busy machine, and says to try
-// again) is sent again after a second, up to 5 times: seeding 100,000
-// products must not fail on one. A create the first try committed anyway
+// request, refused it while its outbox relay catches up, or ran out of its
+// deadline on a busy machine, and says to try again) is sent again after a
+// second, for up to busyRetries seconds: seeding 100,000 products must
+// wait for the relay, not fail. A create the first try committed anyway
 // is then made twice (a product, under a suffixed slug: a benchmark's
 // catalog can bear it) or refused as a clash (a variant's SKU: 409, which
 // then means done, with no body).
+const busyRetries = 300
+
 func (c serviceAPI) do(ctx context.Context, method, path string, body any, admin bool, want int) ([]byte, error) {
 	for try := 1; ; try++ {
 		raw, status, err := c.once(ctx, method, path, body, admin)
@@ -63,7 +66,7 @@ func (c serviceAPI) do(ctx context.Context, method, path string, body any, admin
 		if try > 1 && method == http.MethodPost && status == http.StatusConflict {
 			return nil, nil
 		}
-		if status == http.StatusServiceUnavailable && try < 5 {
+		if status == http.StatusServiceUnavailable && try < busyRetries {
 			select {
 			case <-time.After(time.Second):
 				continue
@@ -136,7 +139,7 @@ func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
 	gateway := serviceAPI{base: fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App), client: client}
 
 	seedStart := time.Now()
-	seed, err := seedCatalog(ctx, direct(), *products)
+	seed, err := seedCatalog(ctx, direct(), *products, stdout)
 	if err != nil {
 		return err
 	}
@@ -302,16 +305,16 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 	}
 }
 
-// seedWriters is how many products are created at once. Sixteen made the
-// product service's write path collapse on this machine, and four only
-// later (docs/events.md: the outbox's work outgrows the writes), so the
-// seed of 100,000 cannot complete there until that is fixed.
-const seedWriters = 4
+// seedWriters is how many products are created at once: more than the
+// service's write slots (PRODUCT_WRITE_CONCURRENCY, 4), so the service, not
+// the seeder, sets the pace (its slots, and its refusals while the outbox
+// relay lags: docs/events.md).
+const seedWriters = 16
 
 // seedCatalog creates 5 categories and n products through the service's
 // API, seedWriters at a time; every other product gets a variant, every
 // fourth a second one.
-func seedCatalog(ctx context.Context, api serviceAPI, n int) (catalogSeed, error) {
+func seedCatalog(ctx context.Context, api serviceAPI, n int, progress io.Writer) (catalogSeed, error) {
 	var seed catalogSeed
 	for i := range 5 {
 		raw, err := api.do(ctx, http.MethodPost, "/categories", map[string]string{"name": fmt.Sprintf("Category %d", i)}, true, http.StatusCreated)
@@ -325,7 +328,8 @@ func seedCatalog(ctx context.Context, api serviceAPI, n int) (catalogSeed, error
 		seed.categories = append(seed.categories, c.ID)
 	}
 	ids := make([]string, n)
-	var next, variants atomic.Int64
+	var next, variants, seeded atomic.Int64
+	start := time.Now()
 	errs := make(chan error, seedWriters)
 	var wg sync.WaitGroup
 	for range seedWriters {
@@ -338,6 +342,9 @@ func seedCatalog(ctx context.Context, api serviceAPI, n int) (catalogSeed, error
 				}
 				ids[i] = id
 				variants.Add(int64(v))
+				if done := seeded.Add(1); done%10_000 == 0 {
+					fmt.Fprintf(progress, "seeded %d products, %.0f/s\n", done, float64(done)/time.Since(start).Seconds())
+				}
 			}
 		})
 	}

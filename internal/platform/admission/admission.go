@@ -20,6 +20,7 @@ type Gate struct {
 	slots   chan struct{}
 	waiting atomic.Int64
 	queue   int64
+	refuse  func() bool
 }
 
 // New allows concurrency runs at once and queue more waiting; concurrency
@@ -31,9 +32,20 @@ func New(concurrency, queue int) *Gate {
 	return &Gate{slots: make(chan struct{}, concurrency), queue: int64(max(queue, 0))}
 }
 
+// RefuseWhile makes g refuse all work while refuse says so (Lag.Behind),
+// whatever its slots; it returns g.
+func (g *Gate) RefuseWhile(refuse func() bool) *Gate {
+	g.refuse = refuse
+	return g
+}
+
 // Run runs fn in a slot, waiting for one while the queue has room and ctx
-// lasts; otherwise it returns ErrBusy without running fn.
+// lasts; otherwise, or while the gate refuses, it returns ErrBusy without
+// running fn.
 func (g *Gate) Run(ctx context.Context, fn func() error) error {
+	if g.refuse != nil && g.refuse() {
+		return ErrBusy
+	}
 	select {
 	case g.slots <- struct{}{}:
 	default:

@@ -69,24 +69,25 @@ func NewRelay(dapr *sidecar.Client) Relay { return Relay{dapr: dapr} }
 
 // Forward takes one message of the relay queue (a CloudEvent). A claim is
 // dropped; a change is published as a CloudEvent whose id is the event's,
-// so a redelivered message (Dapr delivers at least once) keeps its id. An
-// error means "deliver it again".
-func (r Relay) Forward(ctx context.Context, message []byte) (forwarded bool, err error) {
+// so a redelivered message (Dapr delivers at least once) keeps its id, and
+// occurred is when its write was made (zero for a claim). An error means
+// "deliver it again".
+func (r Relay) Forward(ctx context.Context, message []byte) (occurred time.Time, err error) {
 	var ce struct {
 		Data json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal(message, &ce); err != nil {
-		return false, fmt.Errorf("relay: not a CloudEvent: %w", err)
+		return time.Time{}, fmt.Errorf("relay: not a CloudEvent: %w", err)
 	}
 	var c change
 	if err := json.Unmarshal(ce.Data, &c); err != nil || c.Event == nil {
-		return false, nil // a claim row: nothing to tell
+		return time.Time{}, nil // a claim row: nothing to tell
 	}
 	e := publicEvent(*c.Event)
 	err = r.dapr.Publish(ctx, EventsPubsub, EventsTopic, sidecar.CloudEvent{ID: e.ID, Type: "com.qeetmart." + string(e.Type),
 		Source: "product", Subject: e.ProductID, Time: e.OccurredAt, Data: e})
 	if err != nil {
-		return false, fmt.Errorf("relay: %w", err)
+		return time.Time{}, fmt.Errorf("relay: %w", err)
 	}
-	return true, nil
+	return e.OccurredAt, nil
 }
