@@ -89,8 +89,7 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 	app := web.NewApp(web.AppOptions{Name: spec.Name, Log: log, BodyLimit: cfg.BodyLimit,
 		ReadBufferSize: headerLimit, UnescapePath: true, Timeouts: cfg.Timeouts()})
 	app.Use(web.AppToken(cfg.AppAPIToken, "/health"), web.Deadline(cfg.RequestTimeout))
-	app.Get("/health", health.Live(spec.Name))
-	app.Get("/ready", health.Ready(spec.Name, cfg.ReadyTimeout, checks...))
+	Probes(app, spec.Name, cfg.ReadyTimeout, checks...)
 	var closers []func()
 	defer func() {
 		for _, c := range slices.Backward(closers) {
@@ -109,6 +108,14 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 		return fmt.Errorf("%s: %w", spec.Name, err)
 	}
 	return nil
+}
+
+// Probes registers what every service serves besides its API: liveness
+// (/health) and readiness (/ready, answering only when every check does
+// within timeout).
+func Probes(r fiber.Router, name string, timeout time.Duration, checks ...health.Check) {
+	r.Get("/health", health.Live(name))
+	r.Get("/ready", health.Ready(name, timeout, checks...))
 }
 
 // Main is a service's whole main function: it runs spec until SIGINT or
