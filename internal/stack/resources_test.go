@@ -126,7 +126,7 @@ func TestEachSidecarAllowsOnlyWhatItsAppUses(t *testing.T) {
 		"product":   {"state"},
 		"inventory": {"state"},
 	}
-	// Over HTTP only: the product relay publishes the outbox's changes, the
+	// Over HTTP only: the product's relay publishes its catalog events, the
 	// inventory's relay its stock events.
 	wantHTTP := map[string][]string{"product": {"state", "publish"}, "inventory": {"state", "publish"}}
 	for _, app := range Apps {

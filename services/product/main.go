@@ -10,6 +10,7 @@ import (
 
 	"github.com/qeetmart/qeetmart/internal/platform/admission"
 	"github.com/qeetmart/qeetmart/internal/platform/config"
+	"github.com/qeetmart/qeetmart/internal/platform/outbox"
 	"github.com/qeetmart/qeetmart/internal/platform/service"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/product/api"
@@ -17,12 +18,8 @@ import (
 	"github.com/qeetmart/qeetmart/services/product/store"
 )
 
-// The product state store, and the outbox component over the same table
-// (components/statestore-product.yaml, statestore-product-outbox.yaml).
-const (
-	stateStore  = "product-store"
-	outboxStore = "product-outbox"
-)
+// The product state store (components/statestore-product.yaml).
+const stateStore = "product-store"
 
 // Config is the product service's own environment (docs/configuration.md).
 type Config struct {
@@ -39,16 +36,18 @@ type Config struct {
 	// without asking (Cache-Control max-age); admins always revalidate.
 	MaxAge time.Duration `env:"PRODUCT_HTTP_MAX_AGE" envDefault:"5s"`
 	// WriteConcurrency bounds the catalog writes a replica runs at once;
-	// WriteQueue more wait (until their deadline), the rest get 503 at once.
-	// Each write's upserts become outbox messages its sidecar works on for
-	// a second or more after it (docs/events.md), so past what the sidecar
-	// sustains, writes must be shed rather than queued inside it.
+	// WriteQueue more wait (until their deadline), the rest get 503 at once,
+	// so that overload is shed rather than queued inside the sidecar.
 	WriteConcurrency int `env:"PRODUCT_WRITE_CONCURRENCY" envDefault:"4"`
 	WriteQueue       int `env:"PRODUCT_WRITE_QUEUE" envDefault:"64"`
-	// RelayLagLimit is how far the outbox relay may fall behind the writes
-	// (from a write to its change reaching this service; about 1 s when
-	// idle) before writes are refused with 503 until it catches up. 0
-	// never refuses.
+	// EventPollInterval is how often the relay publishes pending events,
+	// at most EventBatch at a time: its capacity (500/s by default; a
+	// write makes one event).
+	EventPollInterval time.Duration `env:"PRODUCT_EVENT_POLL_INTERVAL" envDefault:"200ms"`
+	EventBatch        int           `env:"PRODUCT_EVENT_BATCH" envDefault:"100"`
+	// RelayLagLimit is how old the oldest unpublished event may grow while
+	// the relay works through a backlog before writes are refused with 503
+	// until it catches up. 0 never refuses.
 	RelayLagLimit time.Duration `env:"PRODUCT_RELAY_LAG_LIMIT" envDefault:"3s"`
 }
 
@@ -56,7 +55,7 @@ func main() {
 	service.Main(service.Spec{
 		Name:        "product",
 		DefaultPort: 4003,
-		Stores:      []string{stateStore, outboxStore},
+		Stores:      []string{stateStore},
 		Routes:      setup,
 	})
 }
@@ -74,10 +73,12 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	if err := readModel.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	catalog := app.New(store.New(statestore.New(d.Sidecar, stateStore), statestore.New(d.Sidecar, outboxStore), readModel),
-		app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
+	st := store.New(statestore.New(d.Sidecar, stateStore), readModel)
+	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
 	lag := admission.NewLag(cfg.RelayLagLimit)
+	relay := outbox.Relay[app.Event]{Source: st.Outbox(), Publish: store.NewPublisher(d.Sidecar).Publish,
+		Batch: cfg.EventBatch, OccurredAt: func(e app.Event) time.Time { return e.OccurredAt }, Backlog: lag.Pending}
+	go relay.Run(ctx, cfg.EventPollInterval, d.Log)
 	api.Routes(r, catalog, cfg.MaxAge, admission.New(cfg.WriteConcurrency, cfg.WriteQueue).RefuseWhile(lag.Behind))
-	api.Relay(r, store.RelayPubsub, store.RelayTopic, store.NewRelay(d.Sidecar), lag, d.Log)
 	return nil
 }

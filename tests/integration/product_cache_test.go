@@ -199,7 +199,7 @@ func TestProductEvents(t *testing.T) {
 	require.Eventually(t, func() bool {
 		events = streamEvents(t, env, "products")
 		return len(events) >= len(want)
-	}, 60*time.Second, 200*time.Millisecond, "the outbox delivers every change (about 1 s each, in parallel)")
+	}, 60*time.Second, 200*time.Millisecond, "the relay publishes every change")
 	wrote := time.Since(started)
 	t.Logf("%d events on the topic %v after the first of the writes", len(want), wrote.Round(10*time.Millisecond))
 	time.Sleep(3 * time.Second) // anything more (a claim, the failed write) would follow as soon

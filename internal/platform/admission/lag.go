@@ -5,39 +5,38 @@ import (
 	"time"
 )
 
-// Lag watches work that finishes after its request has been answered,
-// elsewhere (messages a sidecar relays after a write commits), by how late
-// each piece finishes. A gate refusing while it is Behind keeps that
-// backlog bounded: a write's answer does not wait for its relay, so
-// without this a fast client can build a backlog that takes the machine
-// long after the writes themselves were answered.
+// Lag watches work that is finished after its request has been answered
+// (events a relay publishes after their write commits) by the age of the
+// oldest piece still pending. A gate refusing while it is Behind keeps that
+// backlog bounded: a write's answer does not wait for its relay, so without
+// this a fast client could build a backlog faster than the relay drains it.
 //
-// Only the latest report counts, and only while it is recent: once the
-// gate has refused long enough for the backlog to drain, reports stop
-// (there is nothing left to finish) and the gate opens again.
+// Reports come from whoever sees the backlog (the relay's passes); only
+// the latest counts, and only while it is recent, so a relay that stopped
+// reporting does not keep the gate shut.
 type Lag struct {
 	limit time.Duration
 	now   func() time.Time
 
 	mu     sync.Mutex
-	latest time.Duration
+	oldest time.Time // zero: nothing pending
 	at     time.Time
 }
 
-// NewLag is behind while the latest report, at most limit old, was later
-// than limit. A limit of 0 never is.
+// NewLag is behind while the oldest pending piece, as last reported at
+// most limit ago, is older than limit. A limit of 0 never is.
 func NewLag(limit time.Duration) *Lag { return &Lag{limit: limit, now: time.Now} }
 
-// Finished reports a piece of work that finished now, started at started.
-func (l *Lag) Finished(started time.Time) {
+// Pending reports the start of the oldest piece of work not yet finished;
+// zero means none is.
+func (l *Lag) Pending(oldest time.Time) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.latest, l.at = now.Sub(started), now
+	l.oldest, l.at = oldest, now
 }
 
-// Behind is whether new work should wait: the latest report, if recent,
-// was later than the limit.
+// Behind is whether new work should wait.
 func (l *Lag) Behind() bool {
 	if l.limit <= 0 {
 		return false
@@ -45,5 +44,5 @@ func (l *Lag) Behind() bool {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.latest > l.limit && now.Sub(l.at) <= l.limit
+	return !l.oldest.IsZero() && now.Sub(l.at) <= l.limit && now.Sub(l.oldest) > l.limit
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestLagRefusesWhileTheLatestReportIsLateAndRecent(t *testing.T) {
+func TestLagRefusesWhileTheOldestPendingIsTooOld(t *testing.T) {
 	clock := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	l := NewLag(3 * time.Second)
 	l.now = func() time.Time { return clock }
@@ -16,25 +16,23 @@ func TestLagRefusesWhileTheLatestReportIsLateAndRecent(t *testing.T) {
 	run := func() error { return g.Run(context.Background(), func() error { return nil }) }
 
 	assert.NoError(t, run(), "nothing reported: open")
-	l.Finished(clock.Add(-1100 * time.Millisecond))
-	assert.NoError(t, run(), "finished 1.1 s after it started: within the limit")
+	l.Pending(clock.Add(-time.Second))
+	assert.NoError(t, run(), "the oldest pending is 1 s old: within the limit")
 
-	l.Finished(clock.Add(-5 * time.Second))
-	assert.ErrorIs(t, run(), ErrBusy, "finished 5 s late: refused")
-	clock = clock.Add(2 * time.Second)
-	assert.ErrorIs(t, run(), ErrBusy, "still refused while that report is recent")
+	clock = clock.Add(2500 * time.Millisecond)
+	assert.ErrorIs(t, run(), ErrBusy, "still pending, now 3.5 s old: refused")
 
-	clock = clock.Add(2 * time.Second)
-	assert.NoError(t, run(), "no report for longer than the limit: the backlog drained, open again")
+	l.Pending(time.Time{})
+	assert.NoError(t, run(), "drained: open at once")
 
-	l.Finished(clock.Add(-4 * time.Second))
+	l.Pending(clock.Add(-10 * time.Second))
 	assert.ErrorIs(t, run(), ErrBusy)
-	l.Finished(clock.Add(-time.Second))
-	assert.NoError(t, run(), "the latest report counts, not the worst")
+	clock = clock.Add(4 * time.Second)
+	assert.NoError(t, run(), "no report for longer than the limit: a stopped relay does not keep writes out")
 }
 
 func TestLagOfZeroNeverRefuses(t *testing.T) {
 	l := NewLag(0)
-	l.Finished(time.Now().Add(-time.Hour))
+	l.Pending(time.Now().Add(-time.Hour))
 	assert.False(t, l.Behind())
 }

@@ -2,11 +2,11 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/platform/ids"
+	"github.com/qeetmart/qeetmart/internal/platform/outbox"
 )
 
 // When a batch takes a product's available stock below its
@@ -75,20 +75,20 @@ const relayLimit = 100
 
 // Relay publishes pending stock events every interval until ctx ends.
 func (inv *Inventory) Relay(ctx context.Context, p Publisher, interval time.Duration, log *slog.Logger) {
-	every(ctx, interval, func(ctx context.Context) error { return inv.relayOnce(ctx, p) },
-		func(err error) { log.Warn("stock events not published yet; the next pass tries again", "err", err) })
+	outbox.Relay[StockEvent]{Source: pendingEvents{inv.store}, Publish: p.Publish, Batch: relayLimit,
+		OccurredAt: func(e StockEvent) time.Time { return e.OccurredAt }}.Run(ctx, interval, log)
 }
 
-func (inv *Inventory) relayOnce(ctx context.Context, p Publisher) error {
-	pending, err := inv.store.PendingEvents(ctx, relayLimit)
-	if err != nil {
-		return err
-	}
-	for _, e := range pending {
-		if err := p.Publish(ctx, e); err != nil {
-			return fmt.Errorf("publish %s: %w", e.ID, err)
-		}
-		if err := inv.store.DeleteEvent(ctx, e.ID); err != nil {
+// pendingEvents are the store's stock events, as the relay reads them.
+type pendingEvents struct{ store Store }
+
+func (p pendingEvents) Pending(ctx context.Context, limit int) ([]StockEvent, error) {
+	return p.store.PendingEvents(ctx, limit)
+}
+
+func (p pendingEvents) Forget(ctx context.Context, events []StockEvent) error {
+	for _, e := range events {
+		if err := p.store.DeleteEvent(ctx, e.ID); err != nil {
 			return err
 		}
 	}

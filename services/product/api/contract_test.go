@@ -9,7 +9,6 @@ import (
 	"github.com/qeetmart/qeetmart/internal/contract"
 	"github.com/qeetmart/qeetmart/internal/platform/admission"
 	"github.com/qeetmart/qeetmart/internal/platform/service"
-	"github.com/qeetmart/qeetmart/services/product/store"
 )
 
 // Every route the product service serves is in contracts/openapi/product.yaml,
@@ -18,6 +17,5 @@ func TestServedAsDocumented(t *testing.T) {
 	app := fiber.New()
 	service.Probes(app, "product", time.Second)
 	Routes(app, nil, time.Second, admission.New(1, 1))
-	Relay(app, store.RelayPubsub, store.RelayTopic, nil, admission.NewLag(0), nil)
 	contract.RequireServedAsDocumented(t, "../../..", "product", app)
 }

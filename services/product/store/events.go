@@ -2,43 +2,28 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/services/product/app"
 	"github.com/qeetmart/qeetmart/services/product/view"
 )
 
-// How a product's events leave (docs/events.md).
-//
-// Dapr's outbox publishes every upsert of a transaction, and the claims
-// (slug, SKU) in a product write are upserts too. So the outbox publishes
-// to a queue of the service's own (RelayPubsub/RelayTopic), where the
-// product's row arrives as its projected change (announce) and a claim's
-// as the claim; the service's subscription (Relay) forwards each change
-// as one CloudEvent on the public topic and drops the claims.
+// How a product's events leave (docs/events.md): each product write stores
+// its app.Event under event:<id>, in its own transaction; the relay
+// (outbox.Relay over Outbox) publishes pending events on EventsTopic, as
+// the public Event, and deletes them. Stored in the domain's form, whose
+// prices are strings: Dapr's state API re-encodes JSON numbers (10.00
+// would come back as 10).
 const (
-	RelayPubsub  = "product-outbox-relay"
-	RelayTopic   = "product-changes"
 	EventsPubsub = "events"
 	EventsTopic  = "products"
 )
-
-// change is what the outbox publishes for a product's row: the event,
-// projected over the row. A claim's row has no "productEvent".
-type change struct {
-	Event *app.Event `json:"productEvent"`
-}
-
-// announce is the projection that makes the outbox publish e, in place of
-// product id's row. Dapr handles one projection per transaction, and only
-// as its last operation.
-func announce(productID string, e app.Event) statestore.Op {
-	return statestore.Op{Key: productKey(productID), Value: change{Event: &e}, Projection: true}
-}
 
 // Event is the public event's data: the change, with the product as the
 // API shows it and its variants.
@@ -61,33 +46,49 @@ func publicEvent(e app.Event) Event {
 		ProductID: e.Product.ID, VariantID: e.VariantID, Product: view.OfProduct(e.Product), Variants: variants}
 }
 
-// Relay forwards the outbox's changes to the public topic.
-type Relay struct{ dapr *sidecar.Client }
+func eventKey(id string) string { return "event:" + id }
 
-// NewRelay publishes through dapr.
-func NewRelay(dapr *sidecar.Client) Relay { return Relay{dapr: dapr} }
+// eventOp stores e, pending, in its write's transaction.
+func eventOp(e app.Event) statestore.Op {
+	return statestore.Op{Key: eventKey(e.ID), Value: e, Create: true}
+}
 
-// Forward takes one message of the relay queue (a CloudEvent). A claim is
-// dropped; a change is published as a CloudEvent whose id is the event's,
-// so a redelivered message (Dapr delivers at least once) keeps its id, and
-// occurred is when its write was made (zero for a claim). An error means
-// "deliver it again".
-func (r Relay) Forward(ctx context.Context, message []byte) (occurred time.Time, err error) {
-	var ce struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(message, &ce); err != nil {
-		return time.Time{}, fmt.Errorf("relay: not a CloudEvent: %w", err)
-	}
-	var c change
-	if err := json.Unmarshal(ce.Data, &c); err != nil || c.Event == nil {
-		return time.Time{}, nil // a claim row: nothing to tell
-	}
-	e := publicEvent(*c.Event)
-	err = r.dapr.Publish(ctx, EventsPubsub, EventsTopic, sidecar.CloudEvent{ID: e.ID, Type: "com.qeetmart." + string(e.Type),
-		Source: "product", Subject: e.ProductID, Time: e.OccurredAt, Data: e})
+// Outbox is the pending events, as the relay reads them (outbox.Source).
+type Outbox struct{ s *Store }
+
+// Outbox is s's pending events.
+func (s *Store) Outbox() Outbox { return Outbox{s} }
+
+// Pending is up to limit events not yet published, oldest first (their ids
+// are UUIDv7s: time-ordered).
+func (o Outbox) Pending(ctx context.Context, limit int) ([]app.Event, error) {
+	rows, err := o.s.db.Query(ctx, `SELECT value FROM `+readmodel.Table+` WHERE key LIKE `+o.s.db.KeysOf("event")+
+		` ORDER BY key LIMIT $1`, limit)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("relay: %w", err)
+		return nil, fmt.Errorf("pending events: %w", err)
 	}
-	return e.OccurredAt, nil
+	return pgx.CollectRows(rows, pgx.RowTo[app.Event])
+}
+
+// Forget deletes published events, in one transaction.
+func (o Outbox) Forget(ctx context.Context, events []app.Event) error {
+	ops := make([]statestore.Op, len(events))
+	for i, e := range events {
+		ops[i] = statestore.Op{Key: eventKey(e.ID)}
+	}
+	return o.s.state.Transact(ctx, ops...)
+}
+
+// Publisher publishes events through the sidecar's pub/sub API.
+type Publisher struct{ dapr *sidecar.Client }
+
+// NewPublisher publishes through dapr.
+func NewPublisher(dapr *sidecar.Client) Publisher { return Publisher{dapr: dapr} }
+
+// Publish sends e as a CloudEvent of the public Event whose id is the
+// event's, so a second publication (at least once) keeps its id.
+func (p Publisher) Publish(ctx context.Context, stored app.Event) error {
+	e := publicEvent(stored)
+	return p.dapr.Publish(ctx, EventsPubsub, EventsTopic, sidecar.CloudEvent{ID: e.ID, Type: "com.qeetmart." + string(e.Type),
+		Source: "product", Subject: e.ProductID, Time: e.OccurredAt, Data: e})
 }

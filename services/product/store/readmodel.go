@@ -55,6 +55,8 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 		// (Also for an index an earlier version created with it on.)
 		`ALTER INDEX state_live_product_search SET (fastupdate = off)`,
 		`SELECT gin_clean_pending_list('state_live_product_search'::regclass)`,
+		// The relay's query, every pass: only the few pending events.
+		`CREATE INDEX IF NOT EXISTS state_pending_events ON ` + readmodel.Table + ` (key) WHERE key LIKE ` + m.db.KeysOf("event"),
 	}
 	for _, sort := range slices.Sorted(maps.Keys(productSorts)) {
 		ddl = append(ddl, sortIndex(sort, false), sortIndex(sort, true))

@@ -13,11 +13,13 @@
 //	category-use:<id>:<n>   {"categoryId"}: one of a category's holds
 //	                        (CategoryUse), rewritten by every product write
 //	                        that puts a product in it
+//	event:<id>              an Event not yet published: written by the
+//	                        product write it tells of, deleted once the
+//	                        relay has published it (events.go)
 //
 // Every write is one Dapr transaction, so a category and its name claim
-// change together. Product writes go through the outbox component over the
-// same table, so their event is published if and only if they commit
-// (events.go). Lists are SQL over the same rows (readmodel.go).
+// change together, and a product write and its event exist together.
+// Lists are SQL over the same rows (readmodel.go).
 package store
 
 import (
@@ -36,15 +38,13 @@ import (
 
 // Store implements app.Store on a Dapr state store.
 type Store struct {
-	state  *statestore.Store
-	outbox *statestore.Store // the same rows; every transaction publishes
+	state *statestore.Store
 	*ReadModel
 }
 
-// New wraps the plain and the outbox component of one table, and its read
-// model.
-func New(state, outbox *statestore.Store, rm *ReadModel) *Store {
-	return &Store{state: state, outbox: outbox, ReadModel: rm}
+// New wraps a Dapr state store and its read model.
+func New(state *statestore.Store, rm *ReadModel) *Store {
+	return &Store{state: state, ReadModel: rm}
 }
 
 var _ app.Store = (*Store)(nil)
@@ -200,19 +200,19 @@ func (s *Store) ProductIDBySlug(ctx context.Context, slug string) (string, bool,
 }
 
 // CreateProduct stores a new product and claims its slug, with its
-// category hold.
+// category hold and its event.
 func (s *Store) CreateProduct(ctx context.Context, p domain.Product, use app.CategoryUse, e app.Event) error {
-	return conflict(s.outbox.Transact(ctx,
+	return conflict(s.state.Transact(ctx,
 		statestore.Op{Key: slugKey(p.Slug), Value: slugClaim{ProductID: p.ID}, Create: true},
 		statestore.Op{Key: productKey(p.ID), Value: toDocument(p), Create: true},
 		holdOp(p.CategoryID, use.Key, use.ETag, 0),
-		announce(p.ID, e),
+		eventOp(e),
 	))
 }
 
 // SaveProduct writes p over the version at etag, with its category hold
 // when use names one, claiming the SKUs in claim and freeing those in
-// release, in one transaction.
+// release, with its event, in one transaction.
 func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, use app.CategoryUse, claim, release []string, e app.Event) error {
 	ops := []statestore.Op{{Key: productKey(p.ID), Value: toDocument(p), ETag: etag}}
 	if use.Key != "" {
@@ -224,8 +224,8 @@ func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, 
 	for _, sku := range release {
 		ops = append(ops, statestore.Op{Key: skuKey(sku)})
 	}
-	ops = append(ops, announce(p.ID, e))
-	return conflict(s.outbox.Transact(ctx, ops...))
+	ops = append(ops, eventOp(e))
+	return conflict(s.state.Transact(ctx, ops...))
 }
 
 // SKUOwner is the id of the product whose variant holds sku.
