@@ -15,10 +15,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qeetmart/qeetmart/gateway/apidocs"
 	"github.com/qeetmart/qeetmart/gateway/clientip"
 	"github.com/qeetmart/qeetmart/gateway/identity"
 	"github.com/qeetmart/qeetmart/gateway/proxy"
 	"github.com/qeetmart/qeetmart/gateway/ratelimit"
+	"github.com/qeetmart/qeetmart/gateway/routing"
 	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
@@ -73,6 +75,9 @@ type Config struct {
 	CORSCredentials bool     `env:"CORS_CREDENTIALS" envDefault:"false"`
 	// HSTS adds Strict-Transport-Security: set it when TLS ends in front.
 	HSTS bool `env:"HSTS" envDefault:"false"`
+	// Docs serves the API's contracts and Swagger UI at /docs (public, rate
+	// limited per address); false turns both off.
+	Docs bool `env:"DOCS_ENABLED" envDefault:"true"`
 }
 
 // defaultPort is the gateway's public port when PORT is unset.
@@ -124,6 +129,11 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		limiter:     ratelimit.New(ratelimit.Policy{PerSecond: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst}),
 		authLimiter: ratelimit.New(ratelimit.Policy{PerSecond: cfg.AuthRateLimitRPS, Burst: cfg.AuthRateLimitBurst}),
 		metrics:     metrics,
+	}
+	if cfg.Docs {
+		if g.docs, err = apidocs.New(routing.Table); err != nil {
+			return err
+		}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/gofiber/fiber/v3/middleware/cors"
 
+	"github.com/qeetmart/qeetmart/gateway/apidocs"
 	"github.com/qeetmart/qeetmart/gateway/clientip"
 	"github.com/qeetmart/qeetmart/gateway/identity"
 	"github.com/qeetmart/qeetmart/gateway/proxy"
@@ -36,6 +37,7 @@ type gateway struct {
 	limiter     *ratelimit.Limiter // per user, or per IP when anonymous
 	authLimiter *ratelimit.Limiter // login, register, refresh-token: per IP
 	metrics     *metrics
+	docs        *apidocs.Docs // nil: /docs is off
 }
 
 // routes is the gateway's whole HTTP surface.
@@ -71,6 +73,9 @@ func (g *gateway) routes() *fiber.App {
 	// every service.
 	app.Get("/health/services", g.limitByAddress, servicesHealth(g.dapr, upstreams, g.cfg.HealthTimeout, g.log))
 	app.Get("/info", info(g.cfg.Version))
+	if g.docs != nil {
+		g.docs.Register(app, g.limitByAddress)
+	}
 
 	// Dapr delivers revocation events here; only the gateway's own sidecar
 	// holds the token.
