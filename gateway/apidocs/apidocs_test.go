@@ -15,8 +15,8 @@ import (
 )
 
 type contract struct {
-	Servers []struct{ URL string }
-	Paths   map[string]map[string]yaml.Node
+	Servers    []struct{ URL string }
+	Paths      map[string]map[string]yaml.Node
 	Components struct {
 		SecuritySchemes map[string]map[string]string `yaml:"securitySchemes"`
 	}
