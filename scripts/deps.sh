@@ -7,8 +7,9 @@
 #      are root on Debian (apt-get), then
 #   2. starts a private instance under the run folder ($RUN_DIR, default .run),
 # and otherwise says exactly what to do and exits non-zero.
-# `deps.sh stop` stops the private instances it started (make run does this
-# on exit), and leaves any other server alone.
+# `deps.sh browser` installs what the browser tests drive (Chromium,
+# playwright-core). `deps.sh stop` stops the private instances it started
+# (make run does this on exit), and leaves any other server alone.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -91,6 +92,26 @@ ensure_redis() {
   wait_for Redis "$redis_host" "$redis_port"
 }
 
+# The browser tests' Chromium (Debian's package) and playwright-core (npm,
+# pinned by tests/browser/package-lock.json).
+ensure_browser() {
+  if [[ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]]; then
+    if can_apt; then
+      echo "deps: installing Chromium (apt-get install chromium), for the browser tests"
+      apt_install chromium
+    else
+      echo "deps: Chromium is missing. Install it (Debian: sudo apt-get install chromium) or set CHROMIUM" >&2; return 1
+    fi
+  fi
+  if [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
+    if ! command -v npm >/dev/null; then
+      if can_apt; then apt_install nodejs npm; else echo "deps: npm is missing (Debian: sudo apt-get install npm)" >&2; return 1; fi
+    fi
+    echo "deps: installing playwright-core (npm ci in tests/browser)"
+    (cd "$root/tests/browser" && npm ci --no-audit --no-fund --silent)
+  fi
+}
+
 stop_private() {
   local data="$run_dir/postgres"
   if [[ -f "$data/postmaster.pid" ]]; then
@@ -107,6 +128,7 @@ stop_private() {
 
 case "${1:-start}" in
   start) ensure_postgres; ensure_redis ;;
+  browser) ensure_browser ;;
   stop) stop_private ;;
-  *) echo "usage: deps.sh [start|stop]" >&2; exit 2 ;;
+  *) echo "usage: deps.sh [start|browser|stop]" >&2; exit 2 ;;
 esac

@@ -78,7 +78,7 @@ func New(table []routing.Route) (*Docs, error) {
 		ShowTopBar:  true, // the contract picker
 		SettingsUI: map[string]string{
 			"urls":                 string(list),
-			"urls.primaryName":     `"` + urls[0].Name + `"`,
+			`"urls.primaryName"`:   `"` + urls[0].Name + `"`, // quoted: the key becomes JavaScript as written
 			"persistAuthorization": "false",
 			"tryItOutEnabled":      "true",
 		},
