@@ -86,6 +86,10 @@ type Options struct {
 	// (LoadSettings). What the stack assigns (ports, tokens) overrides them.
 	Settings []string
 	ExtraEnv map[string][]string // per app, KEY=VALUE, after everything else
+	// Traces, when set (host:port), is an OTLP/gRPC receiver (plain text)
+	// every app and every sidecar exports its spans to, overriding the
+	// launcher's OTEL_* settings.
+	Traces string
 	// CLI, when set, runs the apps and their sidecars through the Dapr CLI
 	// (`dapr run -f`) instead of one by one; Sentry must then be on
 	// CLISentryPort.
@@ -293,13 +297,13 @@ func (s *Stack) daprdArgs(app string, p Ports) []string {
 }
 
 func (s *Stack) daprdEnv(n *node) []string {
-	return append(baseEnv(),
+	return append(append(baseEnv(),
 		"DAPR_HOST_IP=127.0.0.1",
 		"NAMESPACE=default",
 		"DAPR_TRUST_ANCHORS="+s.anchors,
 		"APP_API_TOKEN="+n.appToken,
 		"DAPR_API_TOKEN="+n.apiToken,
-	)
+	), s.tracesEnv()...)
 }
 
 func (s *Stack) appEnv(app string, p Ports, n *node) []string {
@@ -315,7 +319,18 @@ func (s *Stack) appEnv(app string, p Ports, n *node) []string {
 		"ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(p.Admin),
 	)
 	env = append(env, s.opts.Backing.libpqEnv(s.opts.DBPrefix+app)...)
+	env = append(env, s.tracesEnv()...)
 	return append(env, s.opts.ExtraEnv[app]...)
+}
+
+// tracesEnv points OpenTelemetry's exporters (the apps' SDK and daprd's)
+// at Options.Traces, flushing often so a test sees spans soon.
+func (s *Stack) tracesEnv() []string {
+	if s.opts.Traces == "" {
+		return nil
+	}
+	return []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + s.opts.Traces, "OTEL_EXPORTER_OTLP_INSECURE=true",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_BSP_SCHEDULE_DELAY=200"}
 }
 
 // baseEnv passes through what every child needs from the launcher's

@@ -43,6 +43,12 @@ func WithSettings(settings stack.Settings) Option {
 	return func(o *stack.Options) { o.Settings = settings.Env() }
 }
 
+// WithTraces sends every app's and sidecar's spans to the OTLP/gRPC
+// receiver at addr (host:port).
+func WithTraces(addr string) Option {
+	return func(o *stack.Options) { o.Traces = addr }
+}
+
 // WithEcho runs the echo test app (internal/testenv/echoapp) as app, with
 // extra environment settings.
 func WithEcho(app string, kv ...string) Option {

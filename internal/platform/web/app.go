@@ -103,7 +103,7 @@ func errorHandler(log *slog.Logger, headers func(fiber.Ctx)) fiber.ErrorHandler 
 		}
 		e, internal := toError(err)
 		if internal {
-			log.Error("request failed", "err", err.Error(), "path", c.Path(), "correlationId", CorrelationID(c))
+			log.Error("request failed", append([]any{"err", err.Error(), "path", c.Path()}, TraceAttrs(c)...)...)
 		}
 		return Fail(c, e)
 	}

@@ -104,6 +104,17 @@ func Answer(c fiber.Ctx, err error) {
 	}
 }
 
+// TraceAttrs are what a log line about request c carries so that it leads
+// to the request's trace: correlationId, and traceId and spanId (the
+// service's server span) when the request is traced.
+func TraceAttrs(c fiber.Ctx) []any {
+	attrs := []any{"correlationId", CorrelationID(c)}
+	if sc := trace.SpanContextFromContext(c.Context()); sc.HasTraceID() {
+		attrs = append(attrs, "traceId", sc.TraceID().String(), "spanId", sc.SpanID().String())
+	}
+	return attrs
+}
+
 // AccessLog writes one JSON line per request, after the error handler has
 // chosen the status.
 func AccessLog(log *slog.Logger) fiber.Handler {
@@ -119,12 +130,8 @@ func AccessLog(log *slog.Logger) fiber.Handler {
 			"route", route,
 			"status", c.Response().StatusCode(),
 			"latencyMs", float64(time.Since(start).Microseconds()) / 1000,
-			"correlationId", CorrelationID(c),
 		}
-		if sc := trace.SpanContextFromContext(c.Context()); sc.HasTraceID() {
-			attrs = append(attrs, "traceId", sc.TraceID().String())
-		}
-		log.Info("request", attrs...)
+		log.Info("request", append(attrs, TraceAttrs(c)...)...)
 		return nil
 	}
 }
