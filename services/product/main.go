@@ -77,7 +77,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
 	lag := admission.NewLag(cfg.RelayLagLimit)
 	relay := outbox.Relay[app.Event]{Source: st.Outbox(), Publish: store.NewPublisher(d.Sidecar).Publish,
-		Batch: cfg.EventBatch, OccurredAt: func(e app.Event) time.Time { return e.OccurredAt }, Backlog: lag.Pending}
+		Batch: cfg.EventBatch, OccurredAt: func(e app.Event) time.Time { return e.OccurredAt }, Origin: store.Origin, Backlog: lag.Pending}
 	go relay.Run(ctx, cfg.EventPollInterval, d.Log)
 	api.Routes(r, catalog, cfg.MaxAge, admission.New(cfg.WriteConcurrency, cfg.WriteQueue).RefuseWhile(lag.Behind))
 	return nil

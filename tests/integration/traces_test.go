@@ -26,10 +26,12 @@ func traceOf(t *testing.T, a answer) string {
 // is its only root, and every other span (the gateway's sidecar calling
 // out, the target sidecar, the service's server span, the service's state
 // calls through its sidecar) descends from it, exported by the apps and
-// their sidecars to a real OTLP receiver.
+// their sidecars to a real OTLP receiver. The event the write made is
+// published in a trace of its own linked to the request's, and its
+// delivery to the inventory continues that trace.
 func TestOneTracePerRequest(t *testing.T) {
 	traces := testenv.StartTraces(t)
-	env := adminEnv(t, "product", testenv.WithTraces(traces.Addr))
+	env := adminEnvOf(t, []string{"product", "inventory"}, testenv.WithTraces(traces.Addr))
 	admin, audio := catalogAdmin(t, env)
 
 	a := admin.call(http.MethodPost, "/products", map[string]any{"name": "Traced", "brand": "Acme", "categoryId": audio,
@@ -116,4 +118,22 @@ func TestOneTracePerRequest(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "the product logged the request with its trace id")
+
+	var relayed []testenv.Span
+	delivered := func() bool {
+		for _, publish := range traces.Linked(id) {
+			relayed = traces.Trace(publish.TraceID)
+			for _, s := range relayed {
+				if s.Service == "inventory" && s.Kind == "SPAN_KIND_SERVER" && s.Attributes["http.route"] == "/dapr/events/products" {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	require.Eventually(t, delivered, 60*time.Second, 200*time.Millisecond,
+		"the event's publication links to the request, and its delivery to the inventory is in the publication's trace")
+	for _, s := range relayed {
+		t.Logf("relay trace: %s %s %-22s %q parent=%s", s.SpanID, s.Service, s.Kind, s.Name, s.ParentID)
+	}
 }

@@ -19,6 +19,11 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Source is where pending events wait: the service's own state.
@@ -37,6 +42,10 @@ type Relay[E any] struct {
 	Batch int
 	// OccurredAt is when an event's change was made.
 	OccurredAt func(E) time.Time
+	// Origin, when set, is the W3C traceparent of the request that made an
+	// event ("" when none): each publication is then a span of its own
+	// linked to that request's trace, and the delivery continues it.
+	Origin func(E) string
 	// Backlog, when set, is told after every pass that published how old
 	// the oldest event still pending is (zero: none; after a full pass, the
 	// last one published stands for it), so that writers can
@@ -69,7 +78,7 @@ func (r Relay[E]) Once(ctx context.Context) (full bool, err error) {
 		return false, err
 	}
 	for i, e := range pending {
-		if err := r.Publish(ctx, e); err != nil {
+		if err := r.publish(ctx, e); err != nil {
 			return false, fmt.Errorf("publish: %w", errors.Join(err, r.forget(ctx, pending[:i])))
 		}
 	}
@@ -85,6 +94,27 @@ func (r Relay[E]) Once(ctx context.Context) (full bool, err error) {
 		r.Backlog(oldest)
 	}
 	return full, nil
+}
+
+// publish publishes e in a producer span linked to the trace of the write
+// that made it: the write's trace ended with its answer, and a relay pass
+// serves many writes, so a link, not a parent.
+func (r Relay[E]) publish(ctx context.Context, e E) error {
+	var opts []trace.SpanStartOption
+	if r.Origin != nil {
+		carrier := propagation.MapCarrier{"traceparent": r.Origin(e)}
+		if origin := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(ctx, carrier)); origin.IsValid() {
+			opts = append(opts, trace.WithLinks(trace.Link{SpanContext: origin}))
+		}
+	}
+	ctx, span := otel.Tracer("github.com/qeetmart/qeetmart/internal/platform/outbox").Start(ctx, "outbox publish",
+		append(opts, trace.WithSpanKind(trace.SpanKindProducer), trace.WithNewRoot())...)
+	defer span.End()
+	err := r.Publish(ctx, e)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }
 
 func (r Relay[E]) forget(ctx context.Context, published []E) error {

@@ -29,6 +29,10 @@ type Event struct {
 	OccurredAt time.Time      `json:"occurredAt"`
 	VariantID  string         `json:"variantId,omitempty"`
 	Product    domain.Product `json:"product"` // as written
+	// TraceParent is the W3C trace context of the request that made the
+	// write, so that its publication links to that trace (the store sets
+	// it; it is not published).
+	TraceParent string `json:"traceParent,omitempty"`
 }
 
 // event is the Event of p's write, made as the write is.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
@@ -48,10 +49,17 @@ func publicEvent(e app.Event) Event {
 
 func eventKey(id string) string { return "event:" + id }
 
-// eventOp stores e, pending, in its write's transaction.
-func eventOp(e app.Event) statestore.Op {
+// eventOp stores e, pending, in its write's transaction, with the trace
+// context of the request making it (ctx).
+func eventOp(ctx context.Context, e app.Event) statestore.Op {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	e.TraceParent = carrier["traceparent"]
 	return statestore.Op{Key: eventKey(e.ID), Value: e, Create: true}
 }
+
+// Origin is the trace context an event was made in (outbox.Relay.Origin).
+func Origin(e app.Event) string { return e.TraceParent }
 
 // Outbox is the pending events, as the relay reads them (outbox.Source).
 type Outbox struct{ s *Store }

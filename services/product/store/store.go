@@ -206,7 +206,7 @@ func (s *Store) CreateProduct(ctx context.Context, p domain.Product, use app.Cat
 		statestore.Op{Key: slugKey(p.Slug), Value: slugClaim{ProductID: p.ID}, Create: true},
 		statestore.Op{Key: productKey(p.ID), Value: toDocument(p), Create: true},
 		holdOp(p.CategoryID, use.Key, use.ETag, 0),
-		eventOp(e),
+		eventOp(ctx, e),
 	))
 }
 
@@ -224,7 +224,7 @@ func (s *Store) SaveProduct(ctx context.Context, p domain.Product, etag string, 
 	for _, sku := range release {
 		ops = append(ops, statestore.Op{Key: skuKey(sku)})
 	}
-	ops = append(ops, eventOp(e))
+	ops = append(ops, eventOp(ctx, e))
 	return conflict(s.state.Transact(ctx, ops...))
 }
 
