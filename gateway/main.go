@@ -5,11 +5,8 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
+	platformmetrics "github.com/qeetmart/qeetmart/internal/platform/metrics"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
@@ -35,8 +33,6 @@ const name = "gateway"
 // Config is the gateway's environment; docs/configuration.md lists it.
 type Config struct {
 	config.Common
-	// AdminAddr serves /metrics (Prometheus), apart from the public port.
-	AdminAddr string `env:"ADMIN_ADDR" envDefault:"127.0.0.1:9190"`
 	// HeaderLimit caps the request line plus headers, in bytes (431 above it).
 	HeaderLimit int `env:"HEADER_LIMIT" envDefault:"16384"`
 	// UpstreamTimeout is the gateway's own bound on a proxied call; the
@@ -142,7 +138,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	grp.Go(func() error { return web.Serve(ctx, g.routes(), cfg.Addr(), cfg.ShutdownTimeout, log) })
 	admin := metrics.handler()
 	admin.Handle("GET /health/services", servicesHealthDetail(dapr, upstreams, cfg.HealthTimeout))
-	grp.Go(func() error { return serveAdmin(ctx, cfg.AdminAddr, admin) })
+	grp.Go(func() error { return platformmetrics.Serve(ctx, cfg.AdminAddrFor(defaultPort), admin) })
 	grp.Go(func() error { refreshKeys(ctx, keys, cfg.JWKSRefresh, log); return nil })
 	grp.Go(func() error { g.sweep(ctx); return nil })
 	return grp.Wait()
@@ -183,24 +179,4 @@ func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, 
 		log.Info("JWKS loaded", "keys", keys.Len())
 		wait = every
 	}
-}
-
-// serveAdmin serves the operator's endpoints (metrics, pprof, detailed
-// health) on addr, loopback by default: never on the public port.
-func serveAdmin(ctx context.Context, addr string, h http.Handler) error {
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("admin listen %s: %w", addr, err)
-	}
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("admin: %w", err)
-	}
-	return nil
 }

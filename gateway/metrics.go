@@ -2,15 +2,13 @@ package main
 
 import (
 	"net/http"
-	"net/http/pprof"
 	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	platform "github.com/qeetmart/qeetmart/internal/platform/metrics"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
 
@@ -18,9 +16,10 @@ import (
 // metrics: a route prefix, never a raw path, so label values stay bounded.
 const routeLabel = "metricsRoute"
 
-// metrics are the gateway's Prometheus series, on their own registry.
+// metrics are the gateway's Prometheus series, beside every program's
+// (platform.Registry: RED per route template, Go, process).
 type metrics struct {
-	registry       *prometheus.Registry
+	registry       *platform.Registry
 	requests       *prometheus.CounterVec
 	latency        *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
@@ -37,7 +36,7 @@ func (m *metrics) watchKeys(count func() int) {
 
 func newMetrics() *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: platform.New(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_requests_total", Help: "Requests answered, by route, method and status.",
 		}, []string{"route", "method", "status"}),
@@ -55,8 +54,7 @@ func newMetrics() *metrics {
 			Name: "gateway_auth_rejected_total", Help: "Requests refused with 401, by reason.",
 		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.upstreamErrors, m.rateLimited, m.authRejected,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registry.MustRegister(m.requests, m.latency, m.upstreamErrors, m.rateLimited, m.authRejected)
 	return m
 }
 
@@ -77,13 +75,5 @@ func (m *metrics) middleware() fiber.Handler {
 	}
 }
 
-// handler is the admin port's surface: metrics, and Go's profiler for
-// operators (the admin address is loopback unless configured otherwise).
-func (m *metrics) handler() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	return mux
-}
+// handler is the admin port's surface (platform.Registry.Handler).
+func (m *metrics) handler() *http.ServeMux { return m.registry.Handler() }

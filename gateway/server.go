@@ -52,7 +52,7 @@ func (g *gateway) routes() *fiber.App {
 		Timeouts:          g.cfg.Timeouts(),
 		Headers:           securityHeaders(g.cfg.HSTS),
 	})
-	app.Use(g.metrics.middleware())
+	app.Use(g.metrics.registry.Server(), g.metrics.middleware())
 	// No CORS_ORIGINS means no CORS at all: Fiber's cors would answer every
 	// origin with * when its list is empty.
 	if len(g.cfg.CORSOrigins) > 0 {

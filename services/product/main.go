@@ -76,6 +76,9 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	st := store.New(statestore.New(d.Sidecar, stateStore), readModel)
 	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
 	lag := admission.NewLag(cfg.RelayLagLimit)
+	d.Metrics.Gauge("product_events_backlog_age_seconds",
+		"Age of the oldest product event the relay had not yet published at its last pass (0: none); writes wait past PRODUCT_RELAY_LAG_LIMIT.",
+		func() float64 { return lag.Age().Seconds() })
 	relay := outbox.Relay[app.Event]{Source: st.Outbox(), Publish: store.NewPublisher(d.Sidecar).Publish,
 		Batch: cfg.EventBatch, OccurredAt: func(e app.Event) time.Time { return e.OccurredAt }, Origin: store.Origin, Backlog: lag.Pending}
 	go relay.Run(ctx, cfg.EventPollInterval, d.Log)

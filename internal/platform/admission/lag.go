@@ -46,3 +46,15 @@ func (l *Lag) Behind() bool {
 	defer l.mu.Unlock()
 	return !l.oldest.IsZero() && now.Sub(l.at) <= l.limit && now.Sub(l.oldest) > l.limit
 }
+
+// Age is how old the oldest pending piece was at the latest report, if
+// that report is recent (0 otherwise): for a metric.
+func (l *Lag) Age() time.Duration {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.oldest.IsZero() || now.Sub(l.at) > max(l.limit, time.Minute) {
+		return 0
+	}
+	return l.at.Sub(l.oldest)
+}

@@ -36,6 +36,9 @@ type Common struct {
 	Version string `env:"APP_VERSION" envDefault:"0.1.0"`
 	// OTLPEndpoint, when set, exports traces over OTLP/gRPC.
 	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// AdminAddr serves /metrics (Prometheus) and Go's profiler, apart from
+	// the public port; empty takes AdminAddrFor's default.
+	AdminAddr string `env:"ADMIN_ADDR"`
 	// BodyLimit caps request bodies, in bytes (413 above it).
 	BodyLimit int `env:"BODY_LIMIT" envDefault:"1048576"`
 	// Listener timeouts: the request line and headers, then the body, then
@@ -80,4 +83,14 @@ func Load[T any](environ []string) (T, error) {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
 	return cfg, nil
+}
+
+// AdminAddrFor is the admin address of a program whose public port
+// defaults to port: ADMIN_ADDR, else loopback at port+5190 (the gateway's
+// 4000 gives 9190, each service's 400N gives 919N).
+func (c Common) AdminAddrFor(port int) string {
+	if c.AdminAddr != "" {
+		return c.AdminAddr
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port+5190)
 }

@@ -13,11 +13,13 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/qeetmart/qeetmart/internal/platform/config"
 	"github.com/qeetmart/qeetmart/internal/platform/health"
 	"github.com/qeetmart/qeetmart/internal/platform/lifecycle"
 	"github.com/qeetmart/qeetmart/internal/platform/logging"
+	"github.com/qeetmart/qeetmart/internal/platform/metrics"
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
 	"github.com/qeetmart/qeetmart/internal/platform/telemetry"
@@ -41,6 +43,9 @@ type Deps struct {
 	Environ []string // for the service's own settings (config.Load)
 	Sidecar *sidecar.Client
 	Log     *slog.Logger
+	// Metrics is where the service registers its own series, served with
+	// the RED metrics of its routes on its admin address.
+	Metrics *metrics.Registry
 	// OnStop registers fn to run after the server has drained (closing a
 	// database pool, say); the last registered runs first.
 	OnStop func(fn func())
@@ -88,7 +93,8 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 
 	app := web.NewApp(web.AppOptions{Name: spec.Name, Log: log, BodyLimit: cfg.BodyLimit,
 		ReadBufferSize: headerLimit, UnescapePath: true, Timeouts: cfg.Timeouts()})
-	app.Use(web.AppToken(cfg.AppAPIToken, "/health"), web.Deadline(cfg.RequestTimeout))
+	reg := metrics.New()
+	app.Use(reg.Server(), web.AppToken(cfg.AppAPIToken, "/health"), web.Deadline(cfg.RequestTimeout))
 	Probes(app, spec.Name, cfg.ReadyTimeout, checks...)
 	var closers []func()
 	defer func() {
@@ -97,14 +103,19 @@ func Run(ctx context.Context, spec Spec, environ []string, stdout io.Writer) err
 		}
 	}()
 	if spec.Routes != nil {
-		deps := Deps{Name: spec.Name, Config: cfg, Environ: environ, Sidecar: dapr, Log: log,
+		deps := Deps{Name: spec.Name, Config: cfg, Environ: environ, Sidecar: dapr, Log: log, Metrics: reg,
 			OnStop: func(fn func()) { closers = append(closers, fn) }}
 		if err := spec.Routes(ctx, app, deps); err != nil {
 			return fmt.Errorf("%s: %w", spec.Name, err)
 		}
 	}
 
-	if err := web.Serve(ctx, app, cfg.Addr(), cfg.ShutdownTimeout, log); err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	grp, ctx := errgroup.WithContext(ctx)
+	grp.Go(func() error { return web.Serve(ctx, app, cfg.Addr(), cfg.ShutdownTimeout, log) })
+	grp.Go(func() error { return metrics.Serve(ctx, cfg.AdminAddrFor(spec.DefaultPort), reg.Handler()) })
+	if err := grp.Wait(); err != nil {
 		return fmt.Errorf("%s: %w", spec.Name, err)
 	}
 	return nil
