@@ -91,12 +91,12 @@ func TestOneTracePerRequest(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"product SPAN_KIND_CLIENT /v1.0/state/product-store/transaction", // the product's sidecar, to PostgreSQL
-		"product SPAN_KIND_CLIENT HTTP POST",                              // the service, to its sidecar
-		"product SPAN_KIND_SERVER POST /products",                         // the service
-		"product SPAN_KIND_SERVER CallLocal/product/products",             // the product's sidecar, called
-		"gateway SPAN_KIND_CLIENT CallLocal/product.default/products",     // the gateway's sidecar, calling
-		"gateway SPAN_KIND_CLIENT HTTP POST",                              // the gateway, to its sidecar
-		"gateway SPAN_KIND_SERVER POST /api/*",                            // the gateway
+		"product SPAN_KIND_CLIENT HTTP POST",                             // the service, to its sidecar
+		"product SPAN_KIND_SERVER POST /products",                        // the service
+		"product SPAN_KIND_SERVER CallLocal/product/products",            // the product's sidecar, called
+		"gateway SPAN_KIND_CLIENT CallLocal/product.default/products",    // the gateway's sidecar, calling
+		"gateway SPAN_KIND_CLIENT HTTP POST",                             // the gateway, to its sidecar
+		"gateway SPAN_KIND_SERVER POST /api/*",                           // the gateway
 	}, hops)
 
 	// A log line leads to its trace and span.
