@@ -48,7 +48,7 @@ type serviceAPI struct {
 }
 
 // do sends one request and wants status want. A 503 (the service shed the
-// request, refused it while its outbox relay catches up, or ran out of its
+// request, refused it while its event relay catches up, or ran out of its
 // deadline on a busy machine, and says to try again) is sent again after a
 // second, for up to busyRetries seconds: seeding 100,000 products must
 // wait for the relay, not fail. A create the first try committed anyway
@@ -279,7 +279,7 @@ type catalogSeed struct {
 	categories []string
 	ids        []string // in creation order
 	variants   int
-	drained    time.Duration // from the last write until the outbox was empty
+	drained    time.Duration // from the last write until no event was left unpublished
 }
 
 // drainOutbox waits until no event is left unpublished (the relay deletes
@@ -295,7 +295,7 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 			return time.Since(start), nil
 		}
 		if time.Since(start) > 30*time.Minute {
-			return 0, fmt.Errorf("the outbox still holds %d messages after 30 minutes", n)
+			return 0, fmt.Errorf("%d events still unpublished after 30 minutes", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -307,7 +307,7 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 
 // seedWriters is how many products are created at once: more than the
 // service's write slots (PRODUCT_WRITE_CONCURRENCY, 4), so the service, not
-// the seeder, sets the pace (its slots, and its refusals while the outbox
+// the seeder, sets the pace (its slots, and its refusals while the event
 // relay lags: docs/events.md).
 const seedWriters = 16
 
@@ -489,7 +489,7 @@ func catalogPlans(ctx context.Context, s *benchStack, listing, deepCursor string
 func writeProductReport(file string, products int, seed catalogSeed, seeded time.Duration, results []productResult, plans [][2]string, d time.Duration) error {
 	var b strings.Builder
 	reportHeader(&b, "Product catalog benchmark", "make bench-product", "go run ./tools/bench product", d)
-	fmt.Fprintf(&b, "%d products (%d variants) in %d categories, created through the product service's API (16 at a time, each write through its sidecar and the outbox) in %s; the outbox had published every event %s after the last write; then `VACUUM ANALYZE state`. "+
+	fmt.Fprintf(&b, "%d products (%d variants) in %d categories, created through the product service's API (16 at a time, each write and its event through its sidecar) in %s; the relay had published every event %s after the last write; then `VACUUM ANALYZE state`. "+
 		"`service` calls the product service on its own port, as its sidecar does; `gateway` calls `/api/v1/…` anonymously through the gateway, both sidecars (mTLS) and the service. "+
 		"The listing is `categoryId=<one of 5>&sort=price` (%d products in it), 20 a page. Each row: a closed loop of that many clients for the run's length, after 1 s of warm-up.\n\n",
 		products, seed.variants, len(seed.categories), seeded.Round(time.Second), seed.drained.Round(time.Second), products/len(seed.categories))
