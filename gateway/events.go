@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/gofiber/fiber/v3"
@@ -45,6 +46,7 @@ func (g *gateway) applyRevocation(c fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "DROP"})
 	}
 	g.revocations.Apply(event.Data)
+	g.metrics.revoked(event.Data, time.Now())
 	g.log.Info("revocation applied", "id", event.ID, "sessions", len(event.Data.SessionIDs), "user", event.Data.UserID)
 	return c.JSON(fiber.Map{"status": "SUCCESS"})
 }

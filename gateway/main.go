@@ -139,7 +139,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	admin := metrics.handler()
 	admin.Handle("GET /health/services", servicesHealthDetail(dapr, upstreams, cfg.HealthTimeout))
 	grp.Go(func() error { return platformmetrics.Serve(ctx, cfg.AdminAddrFor(defaultPort), admin) })
-	grp.Go(func() error { refreshKeys(ctx, keys, cfg.JWKSRefresh, log); return nil })
+	grp.Go(func() error { refreshKeys(ctx, keys, cfg.JWKSRefresh, metrics.refreshed, log); return nil })
 	grp.Go(func() error { g.sweep(ctx); return nil })
 	return grp.Wait()
 }
@@ -159,7 +159,7 @@ func (c Config) validate() error {
 // refreshKeys loads auth's keys at start-up, retrying every second until it
 // succeeds (auth may start after the gateway), then refreshes them
 // periodically. A failed refresh keeps the keys already held.
-func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, log *slog.Logger) {
+func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, refreshed func(error), log *slog.Logger) {
 	wait := time.Duration(0)
 	for {
 		select {
@@ -167,7 +167,9 @@ func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, 
 			return
 		case <-time.After(wait):
 		}
-		if err := keys.Refresh(ctx); err != nil {
+		err := keys.Refresh(ctx)
+		refreshed(err)
+		if err != nil {
 			if keys.Len() == 0 {
 				wait = 250 * time.Millisecond // not serving tokens yet: retry soon
 			} else {

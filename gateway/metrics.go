@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/qeetmart/qeetmart/gateway/identity"
 	platform "github.com/qeetmart/qeetmart/internal/platform/metrics"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
@@ -25,6 +26,9 @@ type metrics struct {
 	upstreamErrors *prometheus.CounterVec
 	rateLimited    *prometheus.CounterVec
 	authRejected   *prometheus.CounterVec
+	jwksRefreshes  *prometheus.CounterVec
+	revocations    *prometheus.CounterVec
+	revocationLag  prometheus.Histogram
 }
 
 // watchKeys publishes how many of auth's signing keys the gateway holds.
@@ -54,7 +58,12 @@ func newMetrics() *metrics {
 			Name: "gateway_auth_rejected_total", Help: "Requests refused with 401, by reason.",
 		}, []string{"reason"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.upstreamErrors, m.rateLimited, m.authRejected)
+	m.jwksRefreshes = m.registry.Counter("gateway_jwks_refreshes_total", "Fetches of auth's signing keys, by result (ok, failed).", "result")
+	m.revocations = m.registry.Counter("gateway_revocations_applied_total", "Revocation events applied, by kind (sessions, user).", "kind")
+	m.revocationLag = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "gateway_revocation_lag_seconds",
+		Help:    "From a user's revocation (its notBefore) to this gateway applying it.",
+		Buckets: []float64{.05, .1, .25, .5, 1, 1.5, 2, 3, 5, 10, 30}})
+	m.registry.MustRegister(m.requests, m.latency, m.upstreamErrors, m.rateLimited, m.authRejected, m.revocationLag)
 	return m
 }
 
@@ -77,3 +86,22 @@ func (m *metrics) middleware() fiber.Handler {
 
 // handler is the admin port's surface (platform.Registry.Handler).
 func (m *metrics) handler() *http.ServeMux { return m.registry.Handler() }
+
+// refreshed counts one fetch of auth's keys.
+func (m *metrics) refreshed(err error) {
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	m.jwksRefreshes.WithLabelValues(result).Inc()
+}
+
+// revoked counts one applied revocation and, for a user's, its lag.
+func (m *metrics) revoked(r identity.Revocation, now time.Time) {
+	if r.UserID != "" && !r.NotBefore.IsZero() {
+		m.revocations.WithLabelValues("user").Inc()
+		m.revocationLag.Observe(now.Sub(r.NotBefore).Seconds())
+		return
+	}
+	m.revocations.WithLabelValues("sessions").Inc()
+}

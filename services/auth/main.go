@@ -86,6 +86,11 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	auth.AddressThrottle.Threshold, auth.AddressThrottle.Max = cfg.AddressFailures, cfg.AddressMaxLock
 	auth.KeyActivationDelay = cfg.KeyActivationDelay
 	auth.LimitHashing(cfg.HashConcurrency, cfg.HashQueue)
+	logins := d.Metrics.Counter("auth_logins_total",
+		"Logins by outcome (ok, invalid_credentials, throttled, busy, invalid, error).", "outcome")
+	auth.LoggedIn = func(outcome string) { logins.WithLabelValues(outcome).Inc() }
+	d.Metrics.Gauge("auth_hash_queue_length", "Password checks waiting for a free core (argon2id); past AUTH_HASH_QUEUE they are refused with 503.",
+		func() float64 { return float64(auth.HashWaiting()) })
 
 	// The state store is reached through the sidecar, which is up before
 	// it looks for this app; the first start makes the signing key.

@@ -71,6 +71,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 		opts.Cache, opts.CacheTTL = store.NewCache(statestore.New(d.Sidecar, cacheStore)), cfg.StockCacheTTL
 		opts.CacheFailed = func(err error) { d.Log.Warn("stock cache passed by", "err", err) }
 	}
+	opts.Observer = observer(d)
 	inv := app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel), opts)
 
 	// The writer outlives the service's context: requests still draining
@@ -85,4 +86,21 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	api.Routes(r, inv)
 	api.Catalog(r, eventsPubsub, productsTopic, inv, d.Log)
 	return nil
+}
+
+// observer exports what the inventory's writes do (docs/observability.md).
+func observer(d service.Deps) app.Observer {
+	operations := d.Metrics.Counter("inventory_operations_total",
+		"Reserve, release, deduct and expire, by outcome (ok, replayed, insufficient_stock, not_found, refused, conflict, invalid, error).",
+		"operation", "outcome")
+	batches := d.Metrics.Histogram("inventory_batch_size", "Commands the ledger committed in one state transaction.",
+		[]float64{1, 2, 4, 8, 16, 32, 64, 128})
+	violations := d.Metrics.Counter("inventory_books_violations_total",
+		"Batches refused because a stock record would have broken the books (a negative count): must stay 0.")
+	violations.WithLabelValues().Add(0) // exported from the start, at 0
+	return app.Observer{
+		Settled:  func(operation, outcome string) { operations.WithLabelValues(operation, outcome).Inc() },
+		Batched:  func(size int) { batches.WithLabelValues().Observe(float64(size)) },
+		Violated: func(string) { violations.WithLabelValues().Inc() },
+	}
 }

@@ -74,7 +74,10 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 		return err
 	}
 	st := store.New(statestore.New(d.Sidecar, stateStore), readModel)
-	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize})
+	lookups := d.Metrics.Counter("product_cache_lookups_total", "Catalog reads the in-process cache answered (hit) or passed to the store (miss), by kind.", "kind", "result")
+	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize, Looked: func(kind string, hit bool) {
+		lookups.WithLabelValues(kind, map[bool]string{true: "hit", false: "miss"}[hit]).Inc()
+	}})
 	lag := admission.NewLag(cfg.RelayLagLimit)
 	d.Metrics.Gauge("product_events_backlog_age_seconds",
 		"Age of the oldest product event the relay had not yet published at its last pass (0: none); writes wait past PRODUCT_RELAY_LAG_LIMIT.",

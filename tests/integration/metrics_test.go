@@ -53,6 +53,25 @@ func TestEveryAppExportsREDMetrics(t *testing.T) {
 		assert.NotContains(t, metrics, id, "%s: no raw path in a label", app)
 		assert.Contains(t, metrics, "go_goroutines", app)
 	}
-	assert.Contains(t, scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", env.Ports("product").Admin)),
-		"product_events_backlog_age_seconds", "the product relay's backlog")
+	// Each program's own series, as an operator reads them.
+	own := map[string][]string{
+		"gateway":   {`gateway_jwks_refreshes_total{result="ok"}`, `gateway_requests_total{`},
+		"auth":      {`auth_logins_total{outcome="ok"}`, "auth_hash_queue_length 0"},
+		"product":   {"product_events_backlog_age_seconds", `product_cache_lookups_total{kind="product",result="miss"}`},
+		"inventory": {"inventory_books_violations_total 0", `inventory_operations_total{operation="reserve",outcome="not_found"} 1`},
+	}
+	a := do(t, env, call{method: http.MethodPost, path: "/api/v1/inventory/reserve", header: withJSON(bearer(admin.token)),
+		body: `{"orderId":"o-1","items":[{"productId":"` + id + `","quantity":1}]}`})
+	assert.Equal(t, http.StatusNotFound, a.status, "%s", a.body)
+	for app, series := range own {
+		metrics := scrape(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", env.Ports(app).Admin))
+		for _, s := range series {
+			assert.Contains(t, metrics, s, app)
+		}
+	}
+}
+
+func withJSON(h map[string]string) map[string]string {
+	h["Content-Type"] = "application/json"
+	return h
 }

@@ -32,6 +32,9 @@ func New(concurrency, queue int) *Gate {
 	return &Gate{slots: make(chan struct{}, concurrency), queue: int64(max(queue, 0))}
 }
 
+// Waiting is how much work waits for a slot now.
+func (g *Gate) Waiting() int { return int(g.waiting.Load()) }
+
 // RefuseWhile makes g refuse all work while refuse says so (Lag.Behind),
 // whatever its slots; it returns g.
 func (g *Gate) RefuseWhile(refuse func() bool) *Gate {

@@ -63,6 +63,13 @@ func (r *Registry) Counter(name, help string, labels ...string) *prometheus.Coun
 	return c
 }
 
+// Histogram registers a histogram with labels.
+func (r *Registry) Histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	r.MustRegister(h)
+	return h
+}
+
 // Gauge registers a gauge read when scraped.
 func (r *Registry) Gauge(name, help string, value func() float64) {
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, value))

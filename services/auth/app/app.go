@@ -67,6 +67,9 @@ type Auth struct {
 	KeyActivationDelay time.Duration
 	Now                func() time.Time
 	Log                *slog.Logger
+	// LoggedIn, when set, hears how each login ended (ok,
+	// invalid_credentials, throttled, busy, invalid, error): a metric.
+	LoggedIn func(outcome string)
 
 	dummyHash string
 	keys      keyCache
@@ -192,6 +195,33 @@ func (a *Auth) createUser(ctx context.Context, email, password, role string) (do
 // password take the same time and give the same error; both count against
 // the account and the address, which are refused while throttled.
 func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pair, error) {
+	p, err := a.login(ctx, email, password, c)
+	if a.LoggedIn != nil {
+		a.LoggedIn(loginOutcome(err))
+	}
+	return p, err
+}
+
+// loginOutcome classifies how a login ended, for a metric's label.
+func loginOutcome(err error) string {
+	var throttled ThrottledError
+	var invalid validation.Errors
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrInvalidCredentials):
+		return "invalid_credentials"
+	case errors.As(err, &throttled):
+		return "throttled"
+	case errors.Is(err, ErrBusy):
+		return "busy"
+	case errors.As(err, &invalid):
+		return "invalid"
+	}
+	return "error"
+}
+
+func (a *Auth) login(ctx context.Context, email, password string, c Client) (Pair, error) {
 	email = validation.NormalizeEmail(email)
 	if !validation.Email(email) {
 		return Pair{}, validation.Errors{"email": "Email must be valid"}

@@ -40,3 +40,6 @@ func (a *Auth) verify(ctx context.Context, hash, password string) (ok, rehash bo
 	})
 	return ok, rehash, err
 }
+
+// HashWaiting is how many password checks wait for a free core now.
+func (a *Auth) HashWaiting() int { return a.hashing.Waiting() }

@@ -71,6 +71,23 @@ type Options struct {
 	Cache       Cache
 	CacheTTL    time.Duration
 	CacheFailed func(error)
+	// Observer hears what the writes do, for metrics.
+	Observer Observer
+}
+
+// Observer hears what the inventory's writes do, for metrics; any func
+// may be nil.
+type Observer struct {
+	// Settled: a reserve, release, deduct or expire ended with outcome
+	// (ok, replayed, insufficient_stock, not_found, refused, conflict,
+	// invalid, error).
+	Settled func(operation, outcome string)
+	// Batched: the ledger committed a batch of size commands.
+	Batched func(size int)
+	// Violated: a batch would have written a stock record whose counts
+	// break the books (a negative count); the batch was refused. Must
+	// never happen: the domain refuses such changes first.
+	Violated func(productID string)
 }
 
 // Inventory is the use cases.
@@ -84,7 +101,7 @@ type Inventory struct {
 // New returns the inventory over store; Run must be running for writes.
 func New(store Store, opts Options) *Inventory {
 	clock := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	return &Inventory{store: store, ledger: newLedger(store, clock), clock: clock, opts: opts}
+	return &Inventory{store: store, ledger: newLedger(store, clock, opts.Observer), clock: clock, opts: opts}
 }
 
 // Run is the writer; it returns when ctx ends.
@@ -202,7 +219,7 @@ func (inv *Inventory) Reserve(ctx context.Context, c Caller, key, orderID string
 		return Outcome{}, err
 	}
 	r := domain.NewReservation(id, orderID, c.UserID, items, inv.clock(), inv.opts.ReservationTTL)
-	return outcome(inv.ledger.do(ctx, receipt.keys(Keys{Stocks: r.ProductIDs()}), receipt.once(func(w *Work) (domain.Reservation, error) {
+	return inv.settled("reserve")(outcome(inv.ledger.do(ctx, receipt.keys(Keys{Stocks: r.ProductIDs()}), receipt.once(func(w *Work) (domain.Reservation, error) {
 		stocks, ok := w.stocksOf(r.Items)
 		if !ok {
 			return domain.Reservation{}, ErrStockNotFound
@@ -218,7 +235,41 @@ func (inv *Inventory) Reserve(ctx context.Context, c Caller, key, orderID string
 		w.touch(res.Items)
 		w.Reservations[res.ID] = &Versioned[domain.Reservation]{Value: res, Changed: true}
 		return res, nil
-	})))
+	}))))
+}
+
+// settled tells the observer how operation ended, and passes its result on.
+func (inv *Inventory) settled(operation string) func(Outcome, error) (Outcome, error) {
+	return func(o Outcome, err error) (Outcome, error) {
+		if inv.opts.Observer.Settled != nil {
+			inv.opts.Observer.Settled(operation, outcomeName(o, err))
+		}
+		return o, err
+	}
+}
+
+// outcomeName classifies how a write ended, for a metric's label.
+func outcomeName(o Outcome, err error) string {
+	var short *ShortError
+	var invalid validation.Errors
+	switch {
+	case err == nil && o.Replayed:
+		return "replayed"
+	case err == nil:
+		return "ok"
+	case errors.As(err, &short):
+		return "insufficient_stock"
+	case errors.Is(err, ErrStockNotFound), errors.Is(err, ErrReservationNotFound):
+		return "not_found"
+	case errors.Is(err, ErrForbidden), errors.Is(err, domain.ErrAlreadyReleased), errors.Is(err, domain.ErrAlreadyDeducted),
+		errors.Is(err, domain.ErrExpired), errors.Is(err, domain.ErrRetired):
+		return "refused"
+	case errors.Is(err, ErrConflict):
+		return "conflict"
+	case errors.As(err, &invalid):
+		return "invalid"
+	}
+	return "error"
 }
 
 // Release gives a reservation's units back: its owner or an admin.
@@ -244,6 +295,11 @@ func (inv *Inventory) Expire(ctx context.Context, reservationID string) error {
 // settle ends a reservation by end, reading its stock records in the same
 // batch (a reservation names its products, so it is read first).
 func (inv *Inventory) settle(ctx context.Context, c Caller, key, operation, reservationID string, sweep bool,
+	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (Outcome, error) {
+	return inv.settled(operation)(inv.settleOnce(ctx, c, key, operation, reservationID, sweep, end))
+}
+
+func (inv *Inventory) settleOnce(ctx context.Context, c Caller, key, operation, reservationID string, sweep bool,
 	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (Outcome, error) {
 	if !ids.Valid(reservationID) {
 		return Outcome{}, ErrReservationNotFound

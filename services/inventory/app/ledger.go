@@ -78,11 +78,16 @@ type Ledger struct {
 	store    Store
 	clock    func() time.Time
 	commands chan *command
+	observer Observer
 }
 
-func newLedger(store Store, clock func() time.Time) *Ledger {
-	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch)}
+func newLedger(store Store, clock func() time.Time, observer Observer) *Ledger {
+	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch), observer: observer}
 }
+
+// ErrBooksBroken refuses a batch that would write a stock record with a
+// negative count (Observer.Violated): a bug, never a client's doing.
+var ErrBooksBroken = errors.New("inventory: a change would break the books")
 
 // Run writes batches until ctx ends.
 func (l *Ledger) Run(ctx context.Context) {
@@ -180,11 +185,22 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 	if len(changed.Stocks)+len(changed.Reservations)+len(changed.Receipts) == 0 {
 		return results, nil
 	}
+	for _, st := range changed.Stocks {
+		if v := st.Value; v.Available < 0 || v.Reserved < 0 || v.Committed < 0 {
+			if l.observer.Violated != nil {
+				l.observer.Violated(v.ProductID)
+			}
+			return nil, fmt.Errorf("%w: %s", ErrBooksBroken, v.ProductID)
+		}
+	}
 	if changed.Events, err = crossings(w, wasLow); err != nil {
 		return nil, err
 	}
 	if err := l.store.Commit(ctx, changed); err != nil {
 		return nil, fmt.Errorf("ledger commit: %w", err)
+	}
+	if l.observer.Batched != nil {
+		l.observer.Batched(len(batch))
 	}
 	return results, nil
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -101,4 +102,14 @@ func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {
 	o, err := inv.Reserve(ctx, Caller{UserID: "u2"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 2}})
 	require.NoError(t, err)
 	assert.False(t, o.Replayed, "another caller's key is its own")
+}
+
+func TestOutcomesAreNamedForMetrics(t *testing.T) {
+	for want, err := range map[string]error{
+		"ok": nil, "insufficient_stock": &ShortError{ProductIDs: []string{"p"}}, "not_found": ErrReservationNotFound,
+		"refused": domain.ErrAlreadyReleased, "conflict": ErrConflict, "error": errors.New("boom"),
+	} {
+		assert.Equal(t, want, outcomeName(Outcome{}, err))
+	}
+	assert.Equal(t, "replayed", outcomeName(Outcome{Replayed: true}, nil))
 }

@@ -109,8 +109,8 @@ type Catalog struct {
 // New wires a Catalog.
 func New(store Store, cache CacheOptions) *Catalog {
 	return &Catalog{Store: store, Now: time.Now,
-		products: newCached[domain.Product](cache), slugs: newCached[string](cache),
-		categories: newCached[domain.Category](cache), categoryList: newCached[[]domain.Category](cache)}
+		products: newCached[domain.Product]("product", cache), slugs: newCached[string]("slug", cache),
+		categories: newCached[domain.Category]("category", cache), categoryList: newCached[[]domain.Category]("category-list", cache)}
 }
 
 func (a *Catalog) now() time.Time { return a.Now().UTC().Truncate(time.Microsecond) }

@@ -16,6 +16,9 @@ import (
 type CacheOptions struct {
 	TTL  time.Duration
 	Size int // entries per kind (products, categories, slugs)
+	// Looked, when set, is told of every read the cache answers (hit) or
+	// passes on: a metric.
+	Looked func(kind string, hit bool)
 }
 
 // cached keeps recent reads of one kind, absences included (an id that
@@ -31,6 +34,7 @@ type cached[V any] struct {
 	entries *lru.Cache[string, entry[V]]
 	ttl     time.Duration
 	flight  singleflight.Group
+	looked  func(hit bool)
 
 	mu    sync.Mutex // orders a load's store against a forget
 	epoch uint64
@@ -42,26 +46,33 @@ type entry[V any] struct {
 	expires time.Time
 }
 
-func newCached[V any](o CacheOptions) *cached[V] {
+func newCached[V any](kind string, o CacheOptions) *cached[V] {
+	looked := func(bool) {}
+	if o.Looked != nil {
+		looked = func(hit bool) { o.Looked(kind, hit) }
+	}
 	if o.TTL <= 0 {
-		return &cached[V]{}
+		return &cached[V]{looked: looked}
 	}
 	entries, err := lru.New[string, entry[V]](max(o.Size, 1))
 	if err != nil {
 		panic(err) // only for a size below 1
 	}
-	return &cached[V]{entries: entries, ttl: o.TTL}
+	return &cached[V]{entries: entries, ttl: o.TTL, looked: looked}
 }
 
 // get is key's value: remembered, or from load. Values are shared between
 // readers; never modify one.
 func (c *cached[V]) get(key string, load func() (V, bool, error)) (V, bool, error) {
 	if c.entries == nil {
+		c.looked(false)
 		return load()
 	}
 	if e, ok := c.entries.Get(key); ok && time.Now().Before(e.expires) {
+		c.looked(true)
 		return e.value, e.found, nil
 	}
+	c.looked(false)
 	c.mu.Lock()
 	epoch := c.epoch
 	c.mu.Unlock()

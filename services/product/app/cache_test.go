@@ -11,7 +11,7 @@ import (
 )
 
 func TestCachedServesUntilForgotten(t *testing.T) {
-	c := newCached[string](CacheOptions{TTL: time.Hour, Size: 10})
+	c := newCached[string]("test", CacheOptions{TTL: time.Hour, Size: 10})
 	var loads atomic.Int32
 	value := "v1"
 	load := func() (string, bool, error) { loads.Add(1); return value, true, nil }
@@ -30,7 +30,7 @@ func TestCachedServesUntilForgotten(t *testing.T) {
 }
 
 func TestCachedExpires(t *testing.T) {
-	c := newCached[string](CacheOptions{TTL: 50 * time.Millisecond, Size: 10})
+	c := newCached[string]("test", CacheOptions{TTL: 50 * time.Millisecond, Size: 10})
 	value := "v1"
 	load := func() (string, bool, error) { return value, true, nil }
 	c.get("k", load)
@@ -41,7 +41,7 @@ func TestCachedExpires(t *testing.T) {
 // A load that began before a write must not store what it read after the
 // write forgot the key.
 func TestCachedLoadRacingAForget(t *testing.T) {
-	c := newCached[string](CacheOptions{TTL: time.Hour, Size: 10})
+	c := newCached[string]("test", CacheOptions{TTL: time.Hour, Size: 10})
 	inLoad, release := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -58,7 +58,7 @@ func TestCachedLoadRacingAForget(t *testing.T) {
 }
 
 func TestCacheOff(t *testing.T) {
-	c := newCached[string](CacheOptions{})
+	c := newCached[string]("test", CacheOptions{})
 	n := 0
 	for range 2 {
 		c.get("k", func() (string, bool, error) { n++; return "v", true, nil })
