@@ -58,7 +58,9 @@ func New(table []routing.Route) (*Docs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docs: %w", err)
 	}
-	d.specs["gateway.yaml"] = gateway
+	if d.specs["gateway.yaml"], err = publicGateway(gateway); err != nil {
+		return nil, fmt.Errorf("docs: gateway: %w", err)
+	}
 	common, err := fs.ReadFile(openapi.Files, "common.yaml")
 	if err != nil {
 		return nil, fmt.Errorf("docs: %w", err)

@@ -57,6 +57,7 @@ func TestContractsAreRenderedAsTheGatewayServesThem(t *testing.T) {
 	assert.Equal(t, map[string]map[string]string{bearer: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
 		"description": "An access token from POST /api/v1/auth/login."}}, product.Components.SecuritySchemes)
 	assert.NotContains(t, raw, "/ready")
+	assert.NotContains(t, string(d.specs["gateway.yaml"]), "/dapr/", "the routes only the gateway's sidecar calls are left out")
 	for file, spec := range d.specs {
 		assert.NotContains(t, string(spec), "dapr-api-token", "%s: the sidecar's token is an internal", file)
 		assert.NotContains(t, string(spec), ":3500", "%s: so is the sidecar's address", file)

@@ -65,6 +65,30 @@ func publicContract(spec []byte, app string, table []routing.Route) ([]byte, err
 	return yaml.Marshal(&doc)
 }
 
+// publicGateway is gateway.yaml as the public sees it: without the routes
+// only its sidecar may call (/dapr/...), served from the page's origin.
+func publicGateway(spec []byte) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(spec, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) != 1 {
+		return nil, fmt.Errorf("not an OpenAPI document")
+	}
+	root := doc.Content[0]
+	set(root, "servers", seq(mapping("url", scalar("/"), "description", scalar("this gateway"))))
+	if paths := get(root, "paths"); paths != nil {
+		public := mapping()
+		for i := 0; i+1 < len(paths.Content); i += 2 {
+			if !strings.HasPrefix(paths.Content[i].Value, "/dapr/") {
+				public.Content = append(public.Content, paths.Content[i], paths.Content[i+1])
+			}
+		}
+		set(root, "paths", public)
+	}
+	return yaml.Marshal(&doc)
+}
+
 // publicCommon is common.yaml as the public sees it: a 401 is about the
 // caller's access token (the gateway's answer), not the sidecar's.
 func publicCommon(spec []byte) ([]byte, error) {
