@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env compose-dashboards
+.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env compose-dashboards
 
 ## build: every program into bin/
 build:
@@ -105,16 +105,24 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10000x
 
-integration: dapr deps browser-deps
+integration: dapr deps browser-deps observe-deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
+
+## observe: Prometheus over a running `make run` (start it in another shell), with the QeetMart console
+observe: observe-deps
+	$(GO) run ./tools/stack observe
+
+## observe-deps: Prometheus (Debian's package) for make observe and its test
+observe-deps:
+	scripts/deps.sh observe
 
 ## browser-deps: Chromium and playwright-core for the browser tests (tests/browser)
 browser-deps:
 	scripts/deps.sh browser
 
 ## screenshots: the browser tests, keeping their screenshots in docs/screenshots
-screenshots: build dapr deps browser-deps
-	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDocsShowWhatTheGatewayServes' ./tests/integration/
+screenshots: build dapr deps browser-deps observe-deps
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDocsShowWhatTheGatewayServes|TestObserveShowsTheStack' ./tests/integration/
 
 ## bench: every benchmark (see docs/benchmarks.md)
 bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory

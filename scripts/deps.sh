@@ -8,7 +8,7 @@
 #   2. starts a private instance under the run folder ($RUN_DIR, default .run),
 # and otherwise says exactly what to do and exits non-zero.
 # `deps.sh browser` installs what the browser tests drive (Chromium,
-# playwright-core). `deps.sh stop` stops the private instances it started
+# playwright-core); `deps.sh observe` installs Prometheus (make observe). `deps.sh stop` stops the private instances it started
 # (make run does this on exit), and leaves any other server alone.
 set -euo pipefail
 
@@ -112,6 +112,18 @@ ensure_browser() {
   fi
 }
 
+# make observe's Prometheus: Debian's package (its console libraries
+# included), not started as a service.
+ensure_prometheus() {
+  command -v prometheus >/dev/null && [[ -d /usr/share/doc/prometheus/examples/console_libraries ]] && return 0
+  if can_apt; then
+    echo "deps: installing Prometheus (apt-get install prometheus), for make observe and its test"
+    apt_install prometheus
+  else
+    echo "deps: Prometheus is missing. Install it (Debian: sudo apt-get install prometheus)" >&2; return 1
+  fi
+}
+
 stop_private() {
   local data="$run_dir/postgres"
   if [[ -f "$data/postmaster.pid" ]]; then
@@ -129,6 +141,7 @@ stop_private() {
 case "${1:-start}" in
   start) ensure_postgres; ensure_redis ;;
   browser) ensure_browser ;;
+  observe) ensure_prometheus ;;
   stop) stop_private ;;
-  *) echo "usage: deps.sh [start|browser|stop]" >&2; exit 2 ;;
+  *) echo "usage: deps.sh [start|browser|observe|stop]" >&2; exit 2 ;;
 esac

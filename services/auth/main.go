@@ -88,6 +88,9 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	auth.LimitHashing(cfg.HashConcurrency, cfg.HashQueue)
 	logins := d.Metrics.Counter("auth_logins_total",
 		"Logins by outcome (ok, invalid_credentials, throttled, busy, invalid, error).", "outcome")
+	for _, outcome := range app.LoginOutcomes {
+		logins.WithLabelValues(outcome).Add(0) // every series exists before its first count
+	}
 	auth.LoggedIn = func(outcome string) { logins.WithLabelValues(outcome).Inc() }
 	d.Metrics.Gauge("auth_hash_queue_length", "Password checks waiting for a free core (argon2id); past AUTH_HASH_QUEUE they are refused with 503.",
 		func() float64 { return float64(auth.HashWaiting()) })

@@ -98,6 +98,11 @@ func observer(d service.Deps) app.Observer {
 	violations := d.Metrics.Counter("inventory_books_violations_total",
 		"Batches refused because a stock record would have broken the books (a negative count): must stay 0.")
 	violations.WithLabelValues().Add(0) // exported from the start, at 0
+	for _, op := range []string{"reserve", "release", "deduct", "expire"} {
+		for _, outcome := range app.Outcomes {
+			operations.WithLabelValues(op, outcome).Add(0) // every series exists before its first count
+		}
+	}
 	return app.Observer{
 		Settled:  func(operation, outcome string) { operations.WithLabelValues(operation, outcome).Inc() },
 		Batched:  func(size int) { batches.WithLabelValues().Observe(float64(size)) },

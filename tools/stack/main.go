@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if len(args) != 1 {
-		return errors.New("usage: stack up|cli|verify-cli|stop|render|compose-env")
+		return errors.New("usage: stack up|cli|verify-cli|stop|render|compose-env|observe")
 	}
 	switch args[0] {
 	case "up":
@@ -78,8 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return stack.RenderCompose(root, filepath.Join(root, "compose", "dapr"))
 	case "compose-env":
 		return stack.ComposeEnv(filepath.Join(root, "compose"), stack.Apps)
+	case "observe":
+		return observe(ctx, root, runDir, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want up, cli, verify-cli, stop, render or compose-env)", args[0])
+		return fmt.Errorf("unknown command %q (want up, cli, verify-cli, stop, render, compose-env or observe)", args[0])
 	}
 }
 
@@ -296,4 +298,31 @@ func stopRunning(runDir string, stdout io.Writer) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("stack (pid %d) still running after 30s", pid)
+}
+
+// observe runs Prometheus over make run's fixed ports until ctx ends
+// (docs/observability.md).
+func observe(ctx context.Context, root, runDir string, stdout io.Writer) error {
+	ports, sentry := stack.FixedPorts()
+	dir := filepath.Join(runDir, "observe")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	log, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	listen := fmt.Sprintf("127.0.0.1:%d", stack.ObservePort)
+	start := time.Now()
+	cmd, err := stack.Prometheus(ctx, root, dir, listen, stack.PrometheusConfig(stack.Apps, ports, sentry, "5s"), log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Prometheus on http://%s (started in %s; log %s)\n  the QeetMart console: http://%s/consoles/qeetmart.html\n  targets: http://%s/targets\nCtrl-C stops it.\n",
+		listen, time.Since(start).Round(time.Millisecond), log.Name(), listen, listen)
+	if err := cmd.Wait(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	return nil
 }

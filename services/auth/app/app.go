@@ -202,6 +202,9 @@ func (a *Auth) Login(ctx context.Context, email, password string, c Client) (Pai
 	return p, err
 }
 
+// LoginOutcomes are every name loginOutcome gives.
+var LoginOutcomes = []string{"ok", "invalid_credentials", "throttled", "busy", "invalid", "error"}
+
 // loginOutcome classifies how a login ended, for a metric's label.
 func loginOutcome(err error) string {
 	var throttled ThrottledError

@@ -248,6 +248,9 @@ func (inv *Inventory) settled(operation string) func(Outcome, error) (Outcome, e
 	}
 }
 
+// Outcomes are every name outcomeName gives.
+var Outcomes = []string{"ok", "replayed", "insufficient_stock", "not_found", "refused", "conflict", "invalid", "error"}
+
 // outcomeName classifies how a write ended, for a metric's label.
 func outcomeName(o Outcome, err error) string {
 	var short *ShortError
