@@ -108,13 +108,14 @@ fuzz-short:
 integration: dapr deps browser-deps observe-deps
 	$(GO) test -race -count=1 -timeout 20m ./tests/...
 
-## observe: Prometheus over a running `make run` (start it in another shell), with the QeetMart console
+## observe: Prometheus and Jaeger over a running `make run` (start it in another shell), with the QeetMart console
 observe: observe-deps
 	$(GO) run ./tools/stack observe
 
-## observe-deps: Prometheus (Debian's package) for make observe and its test
+## observe-deps: Prometheus (Debian's package) and Jaeger v2 (built into bin/) for make observe and its tests
 observe-deps:
 	scripts/deps.sh observe
+	scripts/build-jaeger.sh
 
 ## browser-deps: Chromium and playwright-core for the browser tests (tests/browser)
 browser-deps:
@@ -122,7 +123,7 @@ browser-deps:
 
 ## screenshots: the browser tests, keeping their screenshots in docs/screenshots
 screenshots: build dapr deps browser-deps observe-deps
-	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDocsShowWhatTheGatewayServes|TestObserveShowsTheStack' ./tests/integration/
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDocsShowWhatTheGatewayServes|TestObserveShowsTheStack$$' ./tests/integration/
 
 ## bench: every benchmark (see docs/benchmarks.md)
 bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory

@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,44 @@ func Prometheus(ctx context.Context, root, dir, listen string, config []byte, lo
 // ports (docs/observability.md).
 const ObservePort = 9096
 
+// Where make observe's Jaeger receives OTLP/gRPC and serves its query API.
+const (
+	JaegerOTLP  = "127.0.0.1:4317"
+	JaegerQuery = "127.0.0.1:16686"
+)
+
 // ScrapeConfig is PrometheusConfig for this stack.
 func (s *Stack) ScrapeConfig(interval string) []byte {
 	return PrometheusConfig(s.opts.Apps, s.opts.Ports, s.opts.Sentry, interval)
+}
+
+// Jaeger runs bin/jaeger (scripts/build-jaeger.sh) with
+// observe/jaeger/config.yaml: OTLP/gRPC in on otlp, the query API on query
+// (host:port each), traces in memory, until ctx ends.
+func Jaeger(ctx context.Context, root, otlp, query string, log *os.File) (*exec.Cmd, error) {
+	host, _, err := net.SplitHostPort(query)
+	if err != nil {
+		return nil, err
+	}
+	grpc, err := freePort(host)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "bin", "jaeger"), "--config", filepath.Join(root, "observe", "jaeger", "config.yaml"))
+	cmd.Env = append(os.Environ(), "JAEGER_OTLP_ADDR="+otlp, "JAEGER_QUERY_ADDR="+query, "JAEGER_QUERY_GRPC_ADDR="+grpc)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("jaeger (make observe builds it): %w", err)
+	}
+	return cmd, nil
+}
+
+// freePort is a host:port nothing listens on now.
+func freePort(host string) (string, error) {
+	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer lis.Close()
+	return lis.Addr().String(), nil
 }

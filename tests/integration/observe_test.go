@@ -130,3 +130,56 @@ func TestObserveShowsTheStack(t *testing.T) {
 	assert.Equal(t, len(env.Apps()), seen.Rows)
 	assert.NotZero(t, seen.Lines)
 }
+
+// make observe's trace backend: Jaeger v2 (built like daprd) receives the
+// apps' and sidecars' spans, and a person holding a response finds its
+// trace by the id in its traceparent header, over Jaeger's query API.
+func TestObserveFindsATraceByID(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	_, err := os.Stat(filepath.Join(root, "bin", "jaeger"))
+	require.NoError(t, err, "bin/jaeger is missing: make observe-deps (scripts/build-jaeger.sh)")
+	free := func() string {
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		defer lis.Close()
+		return lis.Addr().String()
+	}
+	otlp, query := free(), free()
+	log, err := os.Create(filepath.Join(t.TempDir(), "jaeger.log"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	jaeger, err := stack.Jaeger(ctx, root, otlp, query, log)
+	require.NoError(t, err)
+	t.Cleanup(func() { cancel(); _ = jaeger.Wait() })
+
+	env := adminEnv(t, "product", testenv.WithTraces(otlp))
+	a := do(t, env, call{method: http.MethodGet, path: "/api/v1/categories"})
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	id := traceOf(t, a)
+
+	var services []string
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + query + "/api/traces/" + id)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data []struct {
+				Spans     []struct{ ProcessID string }
+				Processes map[string]struct{ ServiceName string }
+			}
+		}
+		if json.NewDecoder(resp.Body).Decode(&r) != nil || len(r.Data) != 1 {
+			return false
+		}
+		services = services[:0]
+		for _, s := range r.Data[0].Spans {
+			if name := r.Data[0].Processes[s.ProcessID].ServiceName; !slices.Contains(services, name) {
+				services = append(services, name)
+			}
+		}
+		return slices.Contains(services, "gateway") && slices.Contains(services, "product")
+	}, 60*time.Second, 300*time.Millisecond, "trace %s in Jaeger, with the gateway's and the product's spans (got %v)", id, services)
+	t.Logf("trace %s in Jaeger: services %v", id, services)
+}

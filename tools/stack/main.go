@@ -303,6 +303,8 @@ func stopRunning(runDir string, stdout io.Writer) error {
 // observe runs Prometheus over make run's fixed ports until ctx ends
 // (docs/observability.md).
 func observe(ctx context.Context, root, runDir string, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx) // one ending ends the other
+	defer cancel()
 	ports, sentry := stack.FixedPorts()
 	dir := filepath.Join(runDir, "observe")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -315,14 +317,29 @@ func observe(ctx context.Context, root, runDir string, stdout io.Writer) error {
 	defer log.Close()
 	listen := fmt.Sprintf("127.0.0.1:%d", stack.ObservePort)
 	start := time.Now()
-	cmd, err := stack.Prometheus(ctx, root, dir, listen, stack.PrometheusConfig(stack.Apps, ports, sentry, "5s"), log)
+	prom, err := stack.Prometheus(ctx, root, dir, listen, stack.PrometheusConfig(stack.Apps, ports, sentry, "5s"), log)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Prometheus on http://%s (started in %s; log %s)\n  the QeetMart console: http://%s/consoles/qeetmart.html\n  targets: http://%s/targets\nCtrl-C stops it.\n",
-		listen, time.Since(start).Round(time.Millisecond), log.Name(), listen, listen)
-	if err := cmd.Wait(); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("prometheus: %w", err)
+	jaeger, err := stack.Jaeger(ctx, root, stack.JaegerOTLP, stack.JaegerQuery, log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `Prometheus on http://%s, Jaeger on http://%s (started in %s; log %s)
+  the QeetMart console: http://%s/consoles/qeetmart.html
+  traces: start make run with OTEL_EXPORTER_OTLP_ENDPOINT=http://%s OTEL_EXPORTER_OTLP_INSECURE=true,
+          then curl http://%s/api/traces/<trace id>  (the 2nd field of a response's traceparent header)
+Ctrl-C stops both.
+`, listen, stack.JaegerQuery, time.Since(start).Round(time.Millisecond), log.Name(), listen, stack.JaegerOTLP, stack.JaegerQuery)
+	errs := make(chan error, 2)
+	go func() { errs <- prom.Wait() }()
+	go func() { errs <- jaeger.Wait() }()
+	err = <-errs
+	stopped := ctx.Err() != nil
+	cancel()
+	<-errs
+	if err != nil && !stopped {
+		return fmt.Errorf("observe: %w", err)
 	}
 	return nil
 }
