@@ -31,6 +31,7 @@ import (
 // numbers while load runs: every app's row has a request rate, the graph
 // draws, and every metric the console asks for is one the stack exports.
 func TestObserveShowsTheStack(t *testing.T) {
+	skipShort(t)
 	_, err := exec.LookPath("prometheus")
 	require.NoError(t, err, "prometheus is missing: make observe-deps (apt-get install prometheus)")
 	env := adminEnvOf(t, []string{"user", "product", "inventory"})
@@ -135,6 +136,7 @@ func TestObserveShowsTheStack(t *testing.T) {
 // apps' and sidecars' spans, and a person holding a response finds its
 // trace by the id in its traceparent header, over Jaeger's query API.
 func TestObserveFindsATraceByID(t *testing.T) {
+	skipShort(t)
 	root := testenv.RepoRoot(t)
 	_, err := os.Stat(filepath.Join(root, "bin", "jaeger"))
 	require.NoError(t, err, "bin/jaeger is missing: make observe-deps (scripts/build-jaeger.sh)")
@@ -182,4 +184,12 @@ func TestObserveFindsATraceByID(t *testing.T) {
 		return slices.Contains(services, "gateway") && slices.Contains(services, "product")
 	}, 60*time.Second, 300*time.Millisecond, "trace %s in Jaeger, with the gateway's and the product's spans (got %v)", id, services)
 	t.Logf("trace %s in Jaeger: services %v", id, services)
+}
+
+// skipShort skips a test that checks its tools before it starts a stack
+// (which skips on its own) in `go test -short` (make unit).
+func skipShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs daprd, PostgreSQL and Redis")
+	}
 }
