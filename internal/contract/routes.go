@@ -8,10 +8,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/pb33f/libopenapi"
 	"github.com/pb33f/libopenapi/datamodel"
+
+	"github.com/qeetmart/qeetmart/internal/platform/service"
 )
 
 // Operations lists the operations contracts/openapi/<name>.yaml under root
@@ -57,6 +60,17 @@ func Registered(app *fiber.App) []string {
 	}
 	slices.Sort(ops)
 	return slices.Compact(ops)
+}
+
+// RequireServiceServedAsDocumented is RequireServedAsDocumented for a
+// service: what every service serves (service.Probes) plus what register
+// adds, against contracts/openapi/<name>.yaml under root.
+func RequireServiceServedAsDocumented(t testing.TB, root, name string, register func(fiber.Router)) {
+	t.Helper()
+	app := fiber.New()
+	service.Probes(app, name, time.Second)
+	register(app)
+	RequireServedAsDocumented(t, root, name, app)
 }
 
 // RequireServedAsDocumented fails t unless app serves exactly the

@@ -2,19 +2,16 @@ package api
 
 import (
 	"testing"
-	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/qeetmart/qeetmart/internal/contract"
-	"github.com/qeetmart/qeetmart/internal/platform/service"
 )
 
-// Every route the user service serves is in contracts/openapi/user.yaml, and
-// every operation there is served.
+// Every route the user service serves is in contracts/openapi/user.yaml,
+// and every operation there is served.
 func TestServedAsDocumented(t *testing.T) {
-	app := fiber.New()
-	service.Probes(app, "user", time.Second)
-	Routes(app, nil)
-	contract.RequireServedAsDocumented(t, "../../..", "user", app)
+	contract.RequireServiceServedAsDocumented(t, "../../..", "user", func(r fiber.Router) {
+		Routes(r, nil)
+	})
 }
