@@ -75,8 +75,15 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	}
 	st := store.New(statestore.New(d.Sidecar, stateStore), readModel)
 	lookups := d.Metrics.Counter("product_cache_lookups_total", "Catalog reads the in-process cache answered (hit) or passed to the store (miss), by kind.", "kind", "result")
-	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize, Looked: func(kind string, hit bool) {
-		lookups.WithLabelValues(kind, map[bool]string{true: "hit", false: "miss"}[hit]).Inc()
+	catalog := app.New(st, app.CacheOptions{TTL: cfg.CacheTTL, Size: cfg.CacheSize, Looked: func(kind string) func(hit bool) {
+		hits, misses := lookups.WithLabelValues(kind, "hit"), lookups.WithLabelValues(kind, "miss")
+		return func(hit bool) {
+			if hit {
+				hits.Inc()
+			} else {
+				misses.Inc()
+			}
+		}
 	}})
 	lag := admission.NewLag(cfg.RelayLagLimit)
 	d.Metrics.Gauge("product_events_backlog_age_seconds",

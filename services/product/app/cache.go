@@ -16,9 +16,10 @@ import (
 type CacheOptions struct {
 	TTL  time.Duration
 	Size int // entries per kind (products, categories, slugs)
-	// Looked, when set, is told of every read the cache answers (hit) or
-	// passes on: a metric.
-	Looked func(kind string, hit bool)
+	// Looked, when set, gives each kind's cache what it tells of every
+	// read it answers (hit) or passes on: a metric, resolved once per kind
+	// so that a read costs a counter's add.
+	Looked func(kind string) func(hit bool)
 }
 
 // cached keeps recent reads of one kind, absences included (an id that
@@ -49,7 +50,7 @@ type entry[V any] struct {
 func newCached[V any](kind string, o CacheOptions) *cached[V] {
 	looked := func(bool) {}
 	if o.Looked != nil {
-		looked = func(hit bool) { o.Looked(kind, hit) }
+		looked = o.Looked(kind)
 	}
 	if o.TTL <= 0 {
 		return &cached[V]{looked: looked}
