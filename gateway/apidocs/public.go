@@ -18,19 +18,15 @@ import (
 // table lets a call through without one. The sidecar's address and token
 // are internals, and do not appear.
 func publicContract(spec []byte, app string, table []routing.Route) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(spec, &doc); err != nil {
-		return nil, err
-	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("not an OpenAPI document")
-	}
-	root := doc.Content[0]
+	return rewrite(spec, func(root *yaml.Node) error { return forThePublic(root, app, table) })
+}
+
+func forThePublic(root *yaml.Node, app string, table []routing.Route) error {
 	if info := get(root, "info"); info != nil {
 		set(info, "description", scalar("QeetMart's "+app+" API, through the gateway. Operations with a lock need an access "+
 			"token: log in (POST /api/v1/auth/login), then Authorize with its accessToken."))
 	}
-	set(root, "servers", seq(mapping("url", scalar("/"), "description", scalar("this gateway"))))
+	servedHere(root)
 	set(root, "security", seq(mapping(bearer, seq())))
 	if components := get(root, "components"); components != nil {
 		set(components, "securitySchemes", mapping(bearer,
@@ -39,7 +35,7 @@ func publicContract(spec []byte, app string, table []routing.Route) ([]byte, err
 	}
 	paths := get(root, "paths")
 	if paths == nil {
-		return nil, fmt.Errorf("no paths")
+		return fmt.Errorf("no paths")
 	}
 	public := mapping()
 	for i := 0; i+1 < len(paths.Content); i += 2 {
@@ -62,47 +58,59 @@ func publicContract(spec []byte, app string, table []routing.Route) ([]byte, err
 		public.Content = append(public.Content, scalar(path), item)
 	}
 	set(root, "paths", public)
-	return yaml.Marshal(&doc)
+	return nil
 }
 
 // publicGateway is gateway.yaml as the public sees it: without the routes
 // only its sidecar may call (/dapr/...), served from the page's origin.
 func publicGateway(spec []byte) ([]byte, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(spec, &doc); err != nil {
-		return nil, err
-	}
-	if len(doc.Content) != 1 {
-		return nil, fmt.Errorf("not an OpenAPI document")
-	}
-	root := doc.Content[0]
-	set(root, "servers", seq(mapping("url", scalar("/"), "description", scalar("this gateway"))))
-	if paths := get(root, "paths"); paths != nil {
-		public := mapping()
-		for i := 0; i+1 < len(paths.Content); i += 2 {
-			if !strings.HasPrefix(paths.Content[i].Value, "/dapr/") {
-				public.Content = append(public.Content, paths.Content[i], paths.Content[i+1])
+	return rewrite(spec, func(root *yaml.Node) error {
+		servedHere(root)
+		if paths := get(root, "paths"); paths != nil {
+			public := mapping()
+			for i := 0; i+1 < len(paths.Content); i += 2 {
+				if !strings.HasPrefix(paths.Content[i].Value, "/dapr/") {
+					public.Content = append(public.Content, paths.Content[i], paths.Content[i+1])
+				}
 			}
+			set(root, "paths", public)
 		}
-		set(root, "paths", public)
-	}
-	return yaml.Marshal(&doc)
+		return nil
+	})
 }
 
 // publicCommon is common.yaml as the public sees it: a 401 is about the
 // caller's access token (the gateway's answer), not the sidecar's.
 func publicCommon(spec []byte) ([]byte, error) {
+	return rewrite(spec, func(root *yaml.Node) error {
+		if r := get(get(get(root, "components"), "responses"), "Unauthorized"); r != nil {
+			set(r, "description", scalar("No valid access token: missing, malformed, expired or revoked."))
+		}
+		return nil
+	})
+}
+
+// rewrite parses an OpenAPI document, lets edit change its root mapping
+// in place (keeping the order and style of what it leaves), and writes it
+// back.
+func rewrite(spec []byte, edit func(root *yaml.Node) error) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(spec, &doc); err != nil {
 		return nil, err
 	}
-	if len(doc.Content) != 1 {
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("not an OpenAPI document")
 	}
-	if r := get(get(get(doc.Content[0], "components"), "responses"), "Unauthorized"); r != nil {
-		set(r, "description", scalar("No valid access token: missing, malformed, expired or revoked."))
+	if err := edit(doc.Content[0]); err != nil {
+		return nil, err
 	}
 	return yaml.Marshal(&doc)
+}
+
+// servedHere makes a document's calls go to the page's own origin: this
+// gateway.
+func servedHere(root *yaml.Node) {
+	set(root, "servers", seq(mapping("url", scalar("/"), "description", scalar("this gateway"))))
 }
 
 // bearer names the public security scheme.
