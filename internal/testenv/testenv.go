@@ -55,13 +55,20 @@ func WithEcho(app string, kv ...string) Option {
 	return func(o *stack.Options) { o.UseEcho(app, kv...) }
 }
 
-// Start runs apps (each beside its sidecar) plus Sentry, waits until every
-// sidecar is healthy, and registers their teardown.
-func Start(t *testing.T, apps []string, opts ...Option) *Env {
+// SkipShort skips an integration test in `go test -short` (make unit); a
+// test that checks its tools before it starts a stack calls it first.
+func SkipShort(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs daprd, PostgreSQL and Redis")
 	}
+}
+
+// Start runs apps (each beside its sidecar) plus Sentry, waits until every
+// sidecar is healthy, and registers their teardown.
+func Start(t *testing.T, apps []string, opts ...Option) *Env {
+	t.Helper()
+	SkipShort(t)
 	// The run folder (logs, rendered resources) outlives a failed test, so
 	// a flake can be read in full.
 	runDir, err := os.MkdirTemp("", "qeetmart-"+strings.ReplaceAll(t.Name(), "/", "_")+"-")

@@ -31,7 +31,7 @@ import (
 // numbers while load runs: every app's row has a request rate, the graph
 // draws, and every metric the console asks for is one the stack exports.
 func TestObserveShowsTheStack(t *testing.T) {
-	skipShort(t)
+	testenv.SkipShort(t)
 	_, err := exec.LookPath("prometheus")
 	require.NoError(t, err, "prometheus is missing: make observe-deps (apt-get install prometheus)")
 	env := adminEnvOf(t, []string{"user", "product", "inventory"})
@@ -136,7 +136,7 @@ func TestObserveShowsTheStack(t *testing.T) {
 // apps' and sidecars' spans, and a person holding a response finds its
 // trace by the id in its traceparent header, over Jaeger's query API.
 func TestObserveFindsATraceByID(t *testing.T) {
-	skipShort(t)
+	testenv.SkipShort(t)
 	root := testenv.RepoRoot(t)
 	_, err := os.Stat(filepath.Join(root, "bin", "jaeger"))
 	require.NoError(t, err, "bin/jaeger is missing: make observe-deps (scripts/build-jaeger.sh)")
@@ -186,10 +186,3 @@ func TestObserveFindsATraceByID(t *testing.T) {
 	t.Logf("trace %s in Jaeger: services %v", id, services)
 }
 
-// skipShort skips a test that checks its tools before it starts a stack
-// (which skips on its own) in `go test -short` (make unit).
-func skipShort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("integration test: needs daprd, PostgreSQL and Redis")
-	}
-}
