@@ -185,4 +185,3 @@ func TestObserveFindsATraceByID(t *testing.T) {
 	}, 60*time.Second, 300*time.Millisecond, "trace %s in Jaeger, with the gateway's and the product's spans (got %v)", id, services)
 	t.Logf("trace %s in Jaeger: services %v", id, services)
 }
-
