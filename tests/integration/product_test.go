@@ -513,6 +513,25 @@ func TestProductSearch(t *testing.T) {
 	}
 	assert.Equal(t, []string{"Wireless Headphones", "Speaker"}, search("head"), "a prefix matches; a name match ranks above a description match; hidden and deleted products never")
 	assert.Equal(t, []string{"Wireless Headphones"}, search("SONY%20wire"), "every word must match")
+	assert.Equal(t, []string{"Wireless Headphones", "Speaker"}, search("head%20sony"), "no whole-word match: every word is a prefix")
+	var broad []string
+	for cursor, pages := "", 0; ; pages++ {
+		require.Less(t, pages, 5, "the cursor ends")
+		a := anonymous(t, env, http.MethodGet, "/products/search?query=head%20sony&limit=1"+cursor, "")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		page := decode[struct {
+			Items      []product
+			NextCursor *string
+		}](t, a)
+		for _, p := range page.Items {
+			broad = append(broad, p.Name)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = "&cursor=" + *page.NextCursor
+	}
+	assert.Equal(t, []string{"Wireless Headphones", "Speaker"}, broad, "a broadened search's cursor keeps it broad")
 	assert.Equal(t, []string{"Cable"}, search("cbl-usbc"), "variant SKUs are searched")
 	assert.Empty(t, search("%27%3B%20DROP%20TABLE%20state%3B%20--%20%26%20%7C%20!"), "no client text is tsquery syntax")
 	a := admin.call(http.MethodGet, "/products/search?query=stand", nil)

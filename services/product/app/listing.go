@@ -51,6 +51,9 @@ type Cursor struct {
 	Sort  string `json:"s"`
 	Value string `json:"v"`
 	Key   string `json:"k"`
+	// Broad: a search's pages match every word as a prefix (its first
+	// page matched nothing as words).
+	Broad bool `json:"b,omitempty"`
 }
 
 // Encode is c as an opaque token.
