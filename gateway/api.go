@@ -155,19 +155,32 @@ var errMalformed = errors.New("malformed authorization header")
 func rejectReason(err error) string {
 	switch {
 	case err == nil:
-		return "missing token"
+		return reasonMissing
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return "token expired"
+		return reasonExpired
 	case errors.Is(err, identity.ErrRevoked):
-		return "token revoked"
+		return reasonRevoked
 	case errors.Is(err, identity.ErrNotAccess):
-		return "not an access token"
+		return reasonNotAccess
 	case errors.Is(err, errMalformed):
-		return "malformed authorization header"
+		return reasonMalformed
 	default:
-		return "invalid token"
+		return reasonInvalid
 	}
 }
+
+// Why a request was refused with 401 (gateway_auth_rejected_total's reason).
+const (
+	reasonMissing   = "missing token"
+	reasonExpired   = "token expired"
+	reasonRevoked   = "token revoked"
+	reasonNotAccess = "not an access token"
+	reasonMalformed = "malformed authorization header"
+	reasonInvalid   = "invalid token"
+)
+
+// rejectReasons are every reason rejectReason gives.
+var rejectReasons = []string{reasonMissing, reasonExpired, reasonRevoked, reasonNotAccess, reasonMalformed, reasonInvalid}
 
 func callerHeaders(id *identity.Identity) map[string]string {
 	if id == nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/qeetmart/qeetmart/gateway/identity"
+	"github.com/qeetmart/qeetmart/gateway/routing"
 	platform "github.com/qeetmart/qeetmart/internal/platform/metrics"
 	"github.com/qeetmart/qeetmart/internal/platform/web"
 )
@@ -64,7 +65,34 @@ func newMetrics() *metrics {
 		Help:    "From a user's revocation (its notBefore) to this gateway applying it.",
 		Buckets: []float64{.05, .1, .25, .5, 1, 1.5, 2, 3, 5, 10, 30}})
 	m.registry.MustRegister(m.requests, m.latency, m.upstreamErrors, m.rateLimited, m.authRejected, m.revocationLag)
+	m.startAtZero(routing.Table)
 	return m
+}
+
+// upstreamErrorCodes are the answers of the gateway's own when a call to a
+// service fails (gateway/proxy, gateway/inflight.go).
+var upstreamErrorCodes = []string{web.CodeUnavailable, web.CodeGatewayTimeout, web.CodeBusy}
+
+// startAtZero creates every series the gateway's counters can have, at 0:
+// a rate over a series that appears with its first count misses that count,
+// and a dashboard cannot tell a metric that is 0 from one that is missing.
+func (m *metrics) startAtZero(routes []routing.Route) {
+	for _, r := range routes {
+		m.rateLimited.WithLabelValues(r.Prefix)
+		for _, code := range upstreamErrorCodes {
+			m.upstreamErrors.WithLabelValues(r.App, code)
+		}
+	}
+	m.rateLimited.WithLabelValues("unmatched")
+	for _, reason := range rejectReasons {
+		m.authRejected.WithLabelValues(reason)
+	}
+	for _, result := range []string{"ok", "failed"} {
+		m.jwksRefreshes.WithLabelValues(result)
+	}
+	for _, kind := range []string{"user", "sessions"} {
+		m.revocations.WithLabelValues(kind)
+	}
 }
 
 // middleware records every request once its status is known (it runs

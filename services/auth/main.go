@@ -92,6 +92,12 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 		logins.WithLabelValues(outcome).Add(0) // every series exists before its first count
 	}
 	auth.LoggedIn = func(outcome string) { logins.WithLabelValues(outcome).Inc() }
+	locks := d.Metrics.Counter("auth_throttle_locks_total",
+		"Failed logins that locked their account or client address for a while, by scope (account, address).", "scope")
+	for _, scope := range []string{"account", "address"} {
+		locks.WithLabelValues(scope).Add(0)
+	}
+	auth.Locked = func(scope string) { locks.WithLabelValues(scope).Inc() }
 	d.Metrics.Gauge("auth_hash_queue_length", "Password checks waiting for a free core (argon2id); past AUTH_HASH_QUEUE they are refused with 503.",
 		func() float64 { return float64(auth.HashWaiting()) })
 

@@ -98,6 +98,13 @@ func observer(d service.Deps) app.Observer {
 	violations := d.Metrics.Counter("inventory_books_violations_total",
 		"Batches refused because a stock record would have broken the books (a negative count): must stay 0.")
 	violations.WithLabelValues().Add(0) // exported from the start, at 0
+	sweeps := d.Metrics.Counter("inventory_expiry_sweeps_total",
+		"Expiry sweeps by result (ok, failed); a sweep that fails is tried again at the next interval.", "result")
+	swept := d.Metrics.Counter("inventory_expiry_swept_total", "Reservations the expiry sweeps found due.")
+	for _, result := range []string{"ok", "failed"} {
+		sweeps.WithLabelValues(result).Add(0)
+	}
+	swept.WithLabelValues().Add(0)
 	for _, op := range []string{"reserve", "release", "deduct", "expire"} {
 		for _, outcome := range app.Outcomes {
 			operations.WithLabelValues(op, outcome).Add(0) // every series exists before its first count
@@ -107,5 +114,13 @@ func observer(d service.Deps) app.Observer {
 		Settled:  func(operation, outcome string) { operations.WithLabelValues(operation, outcome).Inc() },
 		Batched:  func(size int) { batches.WithLabelValues().Observe(float64(size)) },
 		Violated: func(string) { violations.WithLabelValues().Inc() },
+		Swept: func(due int, err error) {
+			result := "ok"
+			if err != nil {
+				result = "failed"
+			}
+			sweeps.WithLabelValues(result).Inc()
+			swept.WithLabelValues().Add(float64(due))
+		},
 	}
 }

@@ -55,10 +55,14 @@ func TestEveryAppExportsREDMetrics(t *testing.T) {
 	}
 	// Each program's own series, as an operator reads them.
 	own := map[string][]string{
-		"gateway":   {`gateway_jwks_refreshes_total{result="ok"}`, `gateway_requests_total{`},
-		"auth":      {`auth_logins_total{outcome="ok"}`, "auth_hash_queue_length 0"},
-		"product":   {"product_events_backlog_age_seconds", `product_cache_lookups_total{kind="product",result="miss"}`},
-		"inventory": {"inventory_books_violations_total 0", `inventory_operations_total{operation="reserve",outcome="not_found"} 1`},
+		"gateway": {`gateway_jwks_refreshes_total{result="ok"}`, `gateway_requests_total{`,
+			// series that start at 0, before anything is refused
+			`gateway_auth_rejected_total{reason="token revoked"} 0`, `gateway_upstream_errors_total{app="inventory",code="GATEWAY_TIMEOUT"} 0`,
+			`gateway_rate_limited_total{route="/api/v1/products"} 0`},
+		"auth":    {`auth_logins_total{outcome="ok"}`, "auth_hash_queue_length 0", `auth_throttle_locks_total{scope="address"} 0`},
+		"product": {"product_events_backlog_age_seconds", `product_cache_lookups_total{kind="product",result="miss"}`},
+		"inventory": {"inventory_books_violations_total 0", `inventory_operations_total{operation="reserve",outcome="not_found"} 1`,
+			`inventory_expiry_sweeps_total{result="failed"} 0`, "inventory_expiry_swept_total 0"},
 	}
 	a := do(t, env, call{method: http.MethodPost, path: "/api/v1/inventory/reserve", header: withJSON(bearer(admin.token)),
 		body: `{"orderId":"o-1","items":[{"productId":"` + id + `","quantity":1}]}`})

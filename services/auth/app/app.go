@@ -70,6 +70,9 @@ type Auth struct {
 	// LoggedIn, when set, hears how each login ended (ok,
 	// invalid_credentials, throttled, busy, invalid, error): a metric.
 	LoggedIn func(outcome string)
+	// Locked, when set, hears each failed login that locked its account
+	// or its client address (scope "account" or "address"): a metric.
+	Locked func(scope string)
 
 	dummyHash string
 	keys      keyCache

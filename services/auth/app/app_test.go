@@ -51,6 +51,8 @@ func TestLoginThrottlesPerAccountAndAddress(t *testing.T) {
 	register(t, a, "ann@example.com")
 	a.AccountThrottle = domain.ThrottlePolicy{Threshold: 3, Base: time.Second, Max: 4 * time.Second, Window: time.Minute}
 	a.AddressThrottle = domain.ThrottlePolicy{Threshold: 5, Base: time.Second, Max: time.Minute, Window: time.Minute}
+	var locks []string
+	a.Locked = func(scope string) { locks = append(locks, scope) }
 
 	for range 3 {
 		_, err := a.Login(ctx, "ann@example.com", "wrong", Client{IP: "192.0.2.1"})
@@ -76,6 +78,7 @@ func TestLoginThrottlesPerAccountAndAddress(t *testing.T) {
 	require.ErrorAs(t, err, &throttled)
 	_, err = a.Login(ctx, "ann@example.com", password, Client{IP: "192.0.2.3"})
 	require.NoError(t, err, "other addresses are not affected")
+	assert.Equal(t, []string{"account", "address"}, locks, "each lock is heard once, with its scope")
 }
 
 func TestChangePasswordEndsOnlyOtherSessions(t *testing.T) {

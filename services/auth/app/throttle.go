@@ -24,6 +24,7 @@ type gate struct {
 
 type throttled struct {
 	subject string
+	scope   string // account or address
 	policy  domain.ThrottlePolicy
 	record  domain.Throttle
 	etag    string
@@ -32,9 +33,9 @@ type throttled struct {
 // throttleGate refuses the attempt while the account or the address is
 // locked, before any password work is done.
 func (a *Auth) throttleGate(ctx context.Context, email, ip string) (*gate, error) {
-	g := &gate{a: a, subjects: []throttled{{subject: "account:" + email, policy: a.AccountThrottle}}}
+	g := &gate{a: a, subjects: []throttled{{subject: "account:" + email, scope: "account", policy: a.AccountThrottle}}}
 	if ip != "" {
-		g.subjects = append(g.subjects, throttled{subject: "ip:" + ip, policy: a.AddressThrottle})
+		g.subjects = append(g.subjects, throttled{subject: "ip:" + ip, scope: "address", policy: a.AddressThrottle})
 	}
 	now := a.Now()
 	var wait time.Duration
@@ -75,6 +76,9 @@ func (a *Auth) countFailure(ctx context.Context, t throttled) error {
 		now := a.Now()
 		record.Fail(now, t.policy)
 		err := a.Store.SaveThrottle(ctx, t.subject, record, etag, record.Keep(now, t.policy))
+		if err == nil && record.Wait(now) > 0 && a.Locked != nil {
+			a.Locked(t.scope)
+		}
 		if !errors.Is(err, ErrConflict) {
 			return err
 		}

@@ -88,6 +88,10 @@ type Observer struct {
 	// break the books (a negative count); the batch was refused. Must
 	// never happen: the domain refuses such changes first.
 	Violated func(productID string)
+	// Swept: an expiry sweep found due reservations to end (each one's
+	// end is Settled as expire), or failed with err (the next sweep tries
+	// again).
+	Swept func(due int, err error)
 }
 
 // Inventory is the use cases.

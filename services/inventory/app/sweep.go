@@ -41,6 +41,7 @@ func every(ctx context.Context, interval time.Duration, pass func(context.Contex
 func (inv *Inventory) sweepOnce(ctx context.Context) error {
 	due, err := inv.store.DueReservations(ctx, inv.clock(), sweepLimit)
 	if err != nil {
+		inv.swept(0, err)
 		return err
 	}
 	var wg sync.WaitGroup
@@ -54,5 +55,13 @@ func (inv *Inventory) sweepOnce(ctx context.Context) error {
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs // the first, if any: the next sweep tries again
+	err = <-errs // the first, if any: the next sweep tries again
+	inv.swept(len(due), err)
+	return err
+}
+
+func (inv *Inventory) swept(due int, err error) {
+	if inv.opts.Observer.Swept != nil {
+		inv.opts.Observer.Swept(due, err)
+	}
 }
