@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env compose-dashboards
+.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env dashboards
 
 ## build: every program into bin/
 build:
@@ -74,10 +74,10 @@ images:
 build-compose-env:
 	$(GO) run ./tools/stack compose-env
 
-## compose-dashboards: Dapr's Grafana dashboards from the pinned dapr module, for the Compose observability profile
-compose-dashboards:
-	cp "$$(scripts/module-dir.sh github.com/dapr/dapr@v$${DAPR_VERSION:-1.18.0})"/grafana/grafana-*.json compose/observability/grafana/dashboards/
-	chmod u+w compose/observability/grafana/dashboards/*.json
+## dashboards: Dapr's three Grafana dashboards from the pinned dapr module into observe/dashboards, beside
+## QeetMart's (for Compose's observability profile and k8s/observability)
+dashboards:
+	scripts/dashboards.sh
 
 vet:
 	$(GO) vet ./...

@@ -60,6 +60,7 @@ dapr_dir="$(scripts/module-dir.sh "github.com/dapr/dapr@v$dapr_version")"
 "${kc[@]}" apply -f "$dapr_dir/charts/dapr/crds/" >/dev/null
 "${kc[@]}" wait --for condition=established --timeout 60s crd --all >/dev/null
 "${kc[@]}" create namespace qeetmart >/dev/null
+"${kc[@]}" create namespace monitoring >/dev/null # k8s/observability
 for f in .run/k8s/*.yaml; do
   echo "== kubectl apply --dry-run=server --validate=strict -f $f"
   "${kc[@]}" apply --dry-run=server --validate=strict -f "$f"

@@ -3,7 +3,7 @@
 #  1. the Dapr resources in k8s/base/dapr and compose/dapr are fresh renders
 #     of components/ and dapr/, and the same resources make run uses;
 #  2. kustomize (pinned, built from the Go module proxy into bin/) renders
-#     each overlay;
+#     each overlay, and k8s/observability;
 #  3. kubeconform validates every resource strictly against JSON schemas
 #     generated (k8s/verify/schemas) from the pinned dapr module's CRDs and
 #     Kubernetes' OpenAPI spec (k8s.io/kubernetes at K8S_VERSION);
@@ -51,8 +51,11 @@ for overlay in k8s/overlays/*/; do
   "$bin/kustomize" build "$overlay" > "$out/$name.yaml"
   manifests+=("$out/$name.yaml")
 done
+# k8s/observability too: the dashboards (Dapr's from the pinned module) and scrape jobs
+scripts/dashboards.sh
+"$bin/kustomize" build k8s/observability > "$out/observability.yaml"
 "$bin/kubeconform" -strict -summary -kubernetes-version "$k8s_version" \
-  -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "${manifests[@]}"
+  -schema-location "$schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json" "${manifests[@]}" "$out/observability.yaml"
 
 echo "4. the sidecar Dapr's injector gives each app"
 (cd k8s/verify && K8S_MANIFESTS="$(IFS=,; echo "${manifests[*]}")" go test -count=1 ./...)

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -56,6 +57,9 @@ func TestComposeFileRunsEveryAppBesideItsSidecar(t *testing.T) {
 		assert.Equal(t, svc.Environment["APP_API_TOKEN"], sidecar.Environment["APP_API_TOKEN"], app)
 		assert.Equal(t, svc.Environment["DAPR_API_TOKEN"], sidecar.Environment["DAPR_API_TOKEN"], app)
 		assert.NotEmpty(t, sidecar.Environment["DAPR_TRUST_ANCHORS"], app)
+		_, adminPort, err := net.SplitHostPort(svc.Environment["ADMIN_ADDR"])
+		assert.NoError(t, err, "%s sets ADMIN_ADDR", app)
+		assert.Equal(t, ComposeTargets().Admin(app), app+":"+adminPort, "%s's admin address is where the observability profile's Prometheus scrapes it", app)
 	}
 	assert.Equal(t, "0.0.0.0", file.Services["gateway"].Environment["HOST"], "the gateway is public")
 	for _, app := range Apps[1:] {

@@ -75,6 +75,10 @@ func RenderKubernetes(root, outDir string) error {
 	return os.WriteFile(filepath.Join(outDir, "kustomization.yaml"), []byte(k), 0o644)
 }
 
+// ComposePrometheus is the Compose observability profile's Prometheus
+// configuration (PrometheusConfig over ComposeTargets), rendered by make k8s.
+const ComposePrometheus = "compose/observability/prometheus.yaml"
+
 // RenderCompose writes the Dapr resources for docker-compose.yml into
 // outDir/resources and outDir/config: make run's rendering, pointed at the
 // Compose network's PostgreSQL and Redis and a shared name-resolution file.

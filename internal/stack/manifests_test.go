@@ -22,6 +22,9 @@ func TestCommittedRendersAreFresh(t *testing.T) {
 	require.NoError(t, RenderCompose(root, compose))
 	assertSameTree(t, k8s, filepath.Join(root, "k8s", "base", "dapr"))
 	assertSameTree(t, compose, filepath.Join(root, "compose", "dapr"))
+	prom, err := os.ReadFile(filepath.Join(root, ComposePrometheus))
+	require.NoError(t, err)
+	assert.Equal(t, string(PrometheusConfig(ComposeTargets(), "5s")), string(prom), "%s differs from a fresh render: run make k8s", ComposePrometheus)
 }
 
 func assertSameTree(t *testing.T, fresh, committed string) {

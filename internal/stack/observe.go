@@ -10,21 +10,48 @@ import (
 	"strings"
 )
 
-// PrometheusConfig scrapes a stack laid out as ports: every app's admin
-// address (job apps), every sidecar's metrics port (job sidecars) and
-// Sentry's (job sentry), every interval, each target labelled with its app.
-func PrometheusConfig(apps []string, ports map[string]Ports, sentry SentryPorts, interval string) []byte {
+// ScrapeTargets are where Prometheus finds a stack's metrics: each app's
+// admin address, each sidecar's metrics port (host:port each), Sentry's.
+type ScrapeTargets struct {
+	Apps           []string
+	Admin, Sidecar func(app string) string
+	Sentry         string
+}
+
+// LocalTargets are a stack on this machine laid out as ports.
+func LocalTargets(apps []string, ports map[string]Ports, sentry SentryPorts) ScrapeTargets {
+	local := func(port func(Ports) int) func(string) string {
+		return func(app string) string { return fmt.Sprintf("127.0.0.1:%d", port(ports[app])) }
+	}
+	return ScrapeTargets{Apps: apps, Admin: local(func(p Ports) int { return p.Admin }),
+		Sidecar: local(func(p Ports) int { return p.Metrics }), Sentry: fmt.Sprintf("127.0.0.1:%d", sentry.Metrics)}
+}
+
+// ComposeTargets are docker-compose.yml's: each app (and its sidecar, in
+// its network namespace) under the app's service name, ADMIN_ADDR 9190,
+// daprd's and Sentry's metrics on 9090.
+func ComposeTargets() ScrapeTargets {
+	return ScrapeTargets{Apps: Apps, Admin: func(app string) string { return app + ":9190" },
+		Sidecar: func(app string) string { return app + ":9090" }, Sentry: "sentry:9090"}
+}
+
+// PrometheusConfig scrapes targets: every app's admin address (job apps),
+// every sidecar's metrics (job sidecars) and Sentry's (job sentry), every
+// interval, each target labelled with its app. The dashboards
+// (observe/consoles, observe/dashboards) query by these job and app labels;
+// k8s/observability's scrape jobs give the same.
+func PrometheusConfig(targets ScrapeTargets, interval string) []byte {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Rendered by internal/stack.PrometheusConfig (make observe).\nglobal:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n", interval, interval)
-	job := func(name string, port func(Ports) int) {
+	fmt.Fprintf(&b, "# Rendered by internal/stack.PrometheusConfig (make observe, make k8s).\nglobal:\n  scrape_interval: %s\n  evaluation_interval: %s\nscrape_configs:\n", interval, interval)
+	job := func(name string, target func(string) string) {
 		fmt.Fprintf(&b, "  - job_name: %s\n    static_configs:\n", name)
-		for _, app := range apps {
-			fmt.Fprintf(&b, "      - targets: ['127.0.0.1:%d']\n        labels: {app: %s}\n", port(ports[app]), app)
+		for _, app := range targets.Apps {
+			fmt.Fprintf(&b, "      - targets: ['%s']\n        labels: {app: %s}\n", target(app), app)
 		}
 	}
-	job("apps", func(p Ports) int { return p.Admin })
-	job("sidecars", func(p Ports) int { return p.Metrics })
-	fmt.Fprintf(&b, "  - job_name: sentry\n    static_configs:\n      - targets: ['127.0.0.1:%d']\n", sentry.Metrics)
+	job("apps", targets.Admin)
+	job("sidecars", targets.Sidecar)
+	fmt.Fprintf(&b, "  - job_name: sentry\n    static_configs:\n      - targets: ['%s']\n", targets.Sentry)
 	return []byte(b.String())
 }
 
@@ -69,7 +96,7 @@ const (
 
 // ScrapeConfig is PrometheusConfig for this stack.
 func (s *Stack) ScrapeConfig(interval string) []byte {
-	return PrometheusConfig(s.opts.Apps, s.opts.Ports, s.opts.Sentry, interval)
+	return PrometheusConfig(LocalTargets(s.opts.Apps, s.opts.Ports, s.opts.Sentry), interval)
 }
 
 // Jaeger runs bin/jaeger (scripts/build-jaeger.sh) with

@@ -98,6 +98,7 @@ func observer(d service.Deps) app.Observer {
 	violations := d.Metrics.Counter("inventory_books_violations_total",
 		"Batches refused because a stock record would have broken the books (a negative count): must stay 0.")
 	violations.WithLabelValues().Add(0) // exported from the start, at 0
+	batches.WithLabelValues()
 	sweeps := d.Metrics.Counter("inventory_expiry_sweeps_total",
 		"Expiry sweeps by result (ok, failed); a sweep that fails is tried again at the next interval.", "result")
 	swept := d.Metrics.Counter("inventory_expiry_swept_total", "Reservations the expiry sweeps found due.")

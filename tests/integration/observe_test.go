@@ -116,6 +116,35 @@ func TestObserveShowsTheStack(t *testing.T) {
 	}
 	assert.Empty(t, missing, "metrics the console queries that the stack does not export")
 
+	// The Grafana dashboards shipped for Compose and Kubernetes: every
+	// metric they query is one the stack exports, and every query of
+	// QeetMart's own has data (the job and app labels hold).
+	overview := dashboardQueries(t, filepath.Join(testenv.RepoRoot(t), "observe", "dashboards", "qeetmart-overview.json"))
+	for _, expr := range overview {
+		assert.Empty(t, unexported(query, expr), "the overview queries metrics the stack does not export: %s", expr)
+	}
+	grafana := strings.NewReplacer("$__rate_interval", "1m", "$app", ".*")
+	for _, expr := range overview {
+		assert.Eventually(t, func() bool { return len(query(grafana.Replace(expr))) > 0 }, 30*time.Second, time.Second,
+			"the overview's query has data: %s", expr)
+	}
+	daprDir, err := exec.Command(filepath.Join(testenv.RepoRoot(t), "scripts", "module-dir.sh"),
+		"github.com/dapr/dapr@v"+cmp.Or(os.Getenv("DAPR_VERSION"), "1.18.0")).Output()
+	require.NoError(t, err)
+	dapr, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(daprDir)), "grafana", "grafana-*.json"))
+	require.NoError(t, err)
+	require.Len(t, dapr, 3, "Dapr's three dashboards")
+	absent := map[string]bool{}
+	for _, file := range dapr {
+		for _, expr := range dashboardQueries(t, file) {
+			for _, name := range unexported(query, expr) {
+				absent[name] = true
+			}
+		}
+	}
+	assert.Equal(t, daprOnlyElsewhere, absent,
+		"the metrics of Dapr's dashboards this stack does not export are exactly the known ones")
+
 	// And in a browser: the graph draws.
 	dir := filepath.Join("..", "browser")
 	shots := cmp.Or(os.Getenv("SCREENSHOT_DIR"), t.TempDir())
@@ -184,4 +213,98 @@ func TestObserveFindsATraceByID(t *testing.T) {
 		return slices.Contains(services, "gateway") && slices.Contains(services, "product")
 	}, 60*time.Second, 300*time.Millisecond, "trace %s in Jaeger, with the gateway's and the product's spans (got %v)", id, services)
 	t.Logf("trace %s in Jaeger: services %v", id, services)
+}
+
+// daprOnlyElsewhere are the metrics Dapr's dashboards query that a
+// QeetMart stack does not export, and why (read in daprd 1.18's
+// pkg/diagnostics). The test fails when one appears, or another goes.
+var daprOnlyElsewhere = map[string]bool{
+	// Kubernetes only: cAdvisor's, and the sidecar injector's.
+	"container_cpu_usage_seconds_total":               true,
+	"dapr_injector_sidecar_injection_requests_total":  true,
+	"dapr_injector_sidecar_injection_succeeded_total": true,
+	// Actors and their placement: QeetMart hosts no actors.
+	"dapr_placement_actor_runtimes_total":           true,
+	"dapr_placement_runtimes_total":                 true,
+	"dapr_runtime_actor_deactivated_failed_total":   true,
+	"dapr_runtime_actor_deactivated_total":          true,
+	"dapr_runtime_actor_pending_actor_calls":        true,
+	"dapr_runtime_actor_rebalanced_total":           true,
+	"dapr_runtime_actor_status_report_fail_total":   true,
+	"dapr_runtime_actor_status_report_total":        true,
+	"dapr_runtime_actor_table_operation_recv_total": true,
+	// gRPC: recorded for the gRPC API and gRPC proxying; every QeetMart
+	// call is HTTP, and the sidecars' invocation streams are not recorded.
+	"dapr_grpc_io_client_completed_rpcs":           true,
+	"dapr_grpc_io_client_roundtrip_latency_bucket": true,
+	"dapr_grpc_io_server_completed_rpcs":           true,
+	"dapr_grpc_io_server_server_latency_bucket":    true,
+	// Recorded only with increasedCardinality or pathMatching, which
+	// dapr/config leaves off to keep series bounded (request_count and
+	// latency carry the status).
+	"dapr_http_server_response_count": true,
+	// Absent from a live daprd 1.18 with mTLS on (recorded, by its code,
+	// before the views are registered).
+	"dapr_runtime_mtls_init_total": true,
+	// Failures and rotations: a series appears with the first one.
+	"dapr_runtime_component_init_fail_total":             true,
+	"dapr_runtime_mtls_init_fail_total":                  true,
+	"dapr_runtime_mtls_workload_cert_rotated_fail_total": true,
+	"dapr_runtime_mtls_workload_cert_rotated_total":      true,
+	"dapr_sentry_cert_sign_failure_total":                true,
+	"dapr_sentry_servercert_issue_failed_total":          true,
+}
+
+// dashboardQueries are the PromQL expressions of a Grafana dashboard's
+// panels (rows included).
+func dashboardQueries(t *testing.T, file string) []string {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	var dashboard any
+	require.NoError(t, json.Unmarshal(raw, &dashboard), file)
+	var exprs []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if e, ok := v["expr"].(string); ok && e != "" {
+				exprs = append(exprs, e)
+			}
+			for _, child := range v {
+				walk(child)
+			}
+		case []any:
+			for _, child := range v {
+				walk(child)
+			}
+		}
+	}
+	walk(dashboard)
+	require.NotEmpty(t, exprs, file)
+	return exprs
+}
+
+// promQLNoise is what in a PromQL expression is not a metric name:
+// selectors' labels, ranges, grouping clauses and strings.
+var promQLNoise = regexp.MustCompile(`\{[^}]*\}|\[[^\]]*\]|\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)|"[^"]*"`)
+
+// promQLName is an identifier: a metric name unless it is a $variable or a
+// call.
+var promQLName = regexp.MustCompile(`(\$?)([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\()?`)
+
+// unexported are the metrics expr names that the Prometheus behind query
+// has no series of.
+func unexported(query func(string) []any, expr string) []string {
+	var names []string
+	for _, m := range promQLName.FindAllStringSubmatch(promQLNoise.ReplaceAllString(expr, " "), -1) {
+		name := m[2]
+		if m[1] != "" || m[3] != "" || !strings.Contains(name, "_") || slices.Contains(names, name) {
+			continue // a variable, a function, a keyword
+		}
+		if len(query(fmt.Sprintf("count({__name__=%q})", name))) == 0 {
+			names = append(names, name)
+		}
+	}
+	return names
 }

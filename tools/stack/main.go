@@ -75,7 +75,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := stack.RenderKubernetes(root, filepath.Join(root, "k8s", "base", "dapr")); err != nil {
 			return err
 		}
-		return stack.RenderCompose(root, filepath.Join(root, "compose", "dapr"))
+		if err := stack.RenderCompose(root, filepath.Join(root, "compose", "dapr")); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(root, stack.ComposePrometheus), stack.PrometheusConfig(stack.ComposeTargets(), "5s"), 0o644)
 	case "compose-env":
 		return stack.ComposeEnv(filepath.Join(root, "compose"), stack.Apps)
 	case "observe":
@@ -317,7 +320,7 @@ func observe(ctx context.Context, root, runDir string, stdout io.Writer) error {
 	defer log.Close()
 	listen := fmt.Sprintf("127.0.0.1:%d", stack.ObservePort)
 	start := time.Now()
-	prom, err := stack.Prometheus(ctx, root, dir, listen, stack.PrometheusConfig(stack.Apps, ports, sentry, "5s"), log)
+	prom, err := stack.Prometheus(ctx, root, dir, listen, stack.PrometheusConfig(stack.LocalTargets(stack.Apps, ports, sentry), "5s"), log)
 	if err != nil {
 		return err
 	}
