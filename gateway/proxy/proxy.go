@@ -166,8 +166,10 @@ func (f *Forwarder) Forward(c fiber.Ctx, r Request) (err error) {
 		return unavailable(r.App, fmt.Errorf("answer %d did not come from the service", resp.StatusCode))
 	}
 	for k, vs := range resp.Header {
-		// The correlation id is the gateway's to answer with, once.
-		if name := strings.ToLower(k); hopHeaders[name] || name == "x-correlation-id" || name == "x-request-id" {
+		// The correlation id and the trace context are the gateway's to
+		// answer with, once (its server span: the trace's root).
+		if name := strings.ToLower(k); hopHeaders[name] || name == "x-correlation-id" || name == "x-request-id" ||
+			name == "traceparent" || name == "tracestate" {
 			continue
 		}
 		for _, v := range vs {

@@ -194,6 +194,15 @@ func (s *Stack) startSentry(ctx context.Context) error {
 	if err := os.MkdirAll(creds, 0o700); err != nil {
 		return err
 	}
+	// The CA is made here, not by Sentry: Sentry watches the folder it
+	// writes its own CA into, sees its own write as a change two seconds
+	// later and restarts its gRPC server, and a sidecar asking for its
+	// identity in that window is refused and exits (seen under load).
+	if _, err := os.Stat(filepath.Join(creds, "ca.crt")); errors.Is(err, os.ErrNotExist) {
+		if err := writeSentryCA(creds, "public", 365*24*time.Hour); err != nil {
+			return fmt.Errorf("sentry CA: %w", err)
+		}
+	}
 	p := s.opts.Sentry
 	args := []string{
 		"--config", filepath.Join(s.opts.Root, "dapr", "sentry.yaml"),

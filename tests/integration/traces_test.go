@@ -2,8 +2,10 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,16 +71,10 @@ func TestOneTracePerRequest(t *testing.T) {
 	for _, s := range spans {
 		byID[s.SpanID] = s
 	}
-	var roots []testenv.Span
-	for _, s := range spans {
-		if _, ok := byID[s.ParentID]; !ok {
-			roots = append(roots, s)
-		}
-	}
-	require.Len(t, roots, 1, "one root: every span joins the trace")
-	assert.Equal(t, "gateway", roots[0].Service)
-	assert.Equal(t, "SPAN_KIND_SERVER", roots[0].Kind)
-	assert.Equal(t, "/api/*", roots[0].Attributes["http.route"])
+	root := rootOf(t, spans)
+	assert.Equal(t, "gateway", root.Service)
+	assert.Equal(t, "SPAN_KIND_SERVER", root.Kind)
+	assert.Equal(t, "/api/*", root.Attributes["http.route"])
 
 	// The hops, in order, from the state transaction up to the root.
 	var hops []string
@@ -136,4 +132,90 @@ func TestOneTracePerRequest(t *testing.T) {
 	for _, s := range relayed {
 		t.Logf("relay trace: %s %s %-22s %q parent=%s", s.SpanID, s.Service, s.Kind, s.Name, s.ParentID)
 	}
+}
+
+// A representative call to every service is one trace rooted at the
+// gateway's server span, with the service's server span in it under its
+// route template; both carry the answer's status, and a 5xx (the user
+// service stopped behind a live sidecar) marks the gateway's span an error
+// while a 4xx does not (OpenTelemetry's HTTP server conventions).
+func TestEveryServiceJoinsTheTrace(t *testing.T) {
+	traces := testenv.StartTraces(t)
+	env := adminEnvOf(t, []string{"user", "product", "inventory"}, testenv.WithTraces(traces.Addr))
+	admin := logIn(t, env, "root@example.com", userAdminPassword)
+	const missing = "0190f5c2-0000-7000-8000-00000000beef"
+
+	calls := []struct {
+		app, route string
+		call       call
+		status     int
+	}{
+		{"auth", "/auth/login", call{method: http.MethodPost, path: "/api/v1/auth/login", header: map[string]string{"Content-Type": "application/json"},
+			body: jsonOf(map[string]string{"email": "root@example.com", "password": userAdminPassword})}, http.StatusOK},
+		{"user", "/users/:userId", call{method: http.MethodGet, path: "/api/v1/users/" + admin.id, header: bearer(admin.token)}, http.StatusNotFound}, // no profile yet
+		{"product", "/categories", call{method: http.MethodGet, path: "/api/v1/categories"}, http.StatusOK},
+		{"inventory", "/inventory/:productId", call{method: http.MethodGet, path: "/api/v1/inventory/" + missing, header: bearer(admin.token)}, http.StatusNotFound},
+	}
+	for _, c := range calls {
+		a := do(t, env, c.call)
+		require.Equal(t, c.status, a.status, "%s: %s", c.app, a.body)
+		spans := spansOf(t, traces, traceOf(t, a), func(s testenv.Span) bool {
+			return s.Service == c.app && s.Kind == "SPAN_KIND_SERVER" && s.Attributes["http.route"] == c.route
+		})
+		root := rootOf(t, spans)
+		status := fmt.Sprint(c.status)
+		assert.Equal(t, "gateway", root.Service, c.app)
+		assert.Equal(t, root.SpanID, strings.Split(a.header.Get("traceparent"), "-")[2], "%s: the answer names the gateway's span", c.app)
+		assert.Equal(t, status, root.Attributes["http.response.status_code"], c.app)
+		assert.False(t, root.Error, "%s: a %d is not the server's error", c.app, c.status)
+		for _, s := range spans {
+			if s.Service == c.app && s.Kind == "SPAN_KIND_SERVER" && s.Attributes["http.route"] == c.route {
+				assert.Equal(t, status, s.Attributes["http.response.status_code"], c.app)
+				assert.False(t, s.Error, c.app)
+			}
+		}
+	}
+
+	require.NoError(t, env.StopAppOnly("user"))
+	a := do(t, env, call{method: http.MethodGet, path: "/api/v1/users/" + admin.id, header: bearer(admin.token)})
+	require.GreaterOrEqual(t, a.status, 500, "%s", a.body)
+	spans := spansOf(t, traces, traceOf(t, a), func(s testenv.Span) bool {
+		return s.Service == "gateway" && s.Kind == "SPAN_KIND_SERVER"
+	})
+	root := rootOf(t, spans)
+	assert.Equal(t, fmt.Sprint(a.status), root.Attributes["http.response.status_code"])
+	assert.True(t, root.Error, "a %d marks the gateway's span an error", a.status)
+
+	// An answer the gateway makes alone names its trace too.
+	a = do(t, env, call{method: http.MethodGet, path: "/api/v1/users/" + admin.id})
+	require.Equal(t, http.StatusUnauthorized, a.status)
+	root = rootOf(t, spansOf(t, traces, traceOf(t, a), func(s testenv.Span) bool { return s.Service == "gateway" }))
+	assert.Equal(t, "401", root.Attributes["http.response.status_code"])
+}
+
+// spansOf is trace id's spans once one matches want (and a second more, for
+// late spans of the same request).
+func spansOf(t *testing.T, traces *testenv.Traces, id string, want func(testenv.Span) bool) []testenv.Span {
+	t.Helper()
+	require.Eventually(t, func() bool { return slices.ContainsFunc(traces.Trace(id), want) }, 60*time.Second, 200*time.Millisecond,
+		"trace %s reaches the receiver", id)
+	time.Sleep(time.Second)
+	return traces.Trace(id)
+}
+
+// rootOf is the one span of spans whose parent is not among them.
+func rootOf(t *testing.T, spans []testenv.Span) testenv.Span {
+	t.Helper()
+	ids := map[string]bool{}
+	for _, s := range spans {
+		ids[s.SpanID] = true
+	}
+	var roots []testenv.Span
+	for _, s := range spans {
+		if !ids[s.ParentID] {
+			roots = append(roots, s)
+		}
+	}
+	require.Len(t, roots, 1, "one root: every span joins the trace")
+	return roots[0]
 }

@@ -76,6 +76,13 @@ func (h headerCarrier) Keys() []string {
 	return keys
 }
 
+// responseCarrier puts the propagator's headers on the answer.
+type responseCarrier struct{ c fiber.Ctx }
+
+func (h responseCarrier) Get(key string) string { return string(h.c.Response().Header.Peek(key)) }
+func (h responseCarrier) Set(key, value string) { h.c.Set(key, value) }
+func (h responseCarrier) Keys() []string        { return nil }
+
 // Middleware must run outside web.AccessLog (which writes error responses).
 //
 // Middleware continues the caller's trace (or starts one) with a server span
@@ -91,6 +98,9 @@ func Middleware(service string) fiber.Handler {
 				semconv.URLPath(c.Path()),
 			))
 		defer span.End()
+		// Every answer names its trace, the errors this app makes itself
+		// included, so a person holding any response can find its trace.
+		propagation.TraceContext{}.Inject(ctx, responseCarrier{c})
 		c.SetContext(ctx)
 		err := c.Next()
 		span.SetName(c.Method() + " " + c.Route().Path)
