@@ -761,3 +761,52 @@ func TestGatewayShedsPastItsInFlightBound(t *testing.T) {
 		assert.Equal(t, http.StatusOK, do(t, env, call{method: http.MethodGet, path: "/api/v1/products/after"}).status, "the slots came back")
 	})
 }
+
+// A client that gives up cannot open Dapr's circuit breaker for anyone.
+// Dapr 1.18 counts a call its caller cancelled as a breaker failure: ten in
+// a row on one path, straight at the gateway's sidecar, open that path for
+// 5 s (the control below). Through the gateway the same burst leaves the
+// breaker closed: the gateway's call to its sidecar is bound by its own
+// timeout, not by the client's connection (fasthttp does not cancel a
+// request whose client went away), so each call ends as the service
+// answers it. Calls the gateway sheds never reach the sidecar at all.
+func TestCancelledClientsCannotOpenTheBreaker(t *testing.T) {
+	signer := testjwt.NewSigner("test-key")
+	env := gatewayEnv(t, signer)
+	const burst = 15
+	cancelled := func(url string, header map[string]string) {
+		t.Helper()
+		client := &http.Client{Timeout: 200 * time.Millisecond}
+		var wg sync.WaitGroup
+		for range burst {
+			wg.Go(func() {
+				req, err := http.NewRequest(http.MethodGet, url, nil)
+				if err != nil {
+					return
+				}
+				req.Header.Set("X-Echo-Sleep", "1s")
+				for k, v := range header {
+					req.Header.Set(k, v)
+				}
+				if resp, err := client.Do(req); err == nil { // it should time out
+					resp.Body.Close()
+				}
+			})
+		}
+		wg.Wait()
+		time.Sleep(1500 * time.Millisecond) // every call behind the burst has ended
+	}
+
+	// Control: the burst at the gateway's sidecar opens the breaker there.
+	cancelled(env.SidecarURL("gateway")+"/v1.0/invoke/product/method/products/control",
+		map[string]string{"dapr-api-token": env.DaprAPIToken("gateway")})
+	a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products/control"})
+	assert.NotEqual(t, http.StatusOK, a.status, "the control burst opened the breaker on its path: %s", a.body)
+
+	// Through the gateway: every later call on the path succeeds.
+	cancelled(env.URL("gateway")+"/api/v1/products/cancelled", nil)
+	for i := range 5 {
+		a := do(t, env, call{method: http.MethodGet, path: "/api/v1/products/cancelled"})
+		assert.Equal(t, http.StatusOK, a.status, "call %d after the burst: %s", i, a.body)
+	}
+}
