@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"maps"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,9 +18,11 @@ import (
 	"github.com/qeetmart/qeetmart/internal/testenv/testjwt"
 )
 
-// The gateway benchmark: one service endpoint of an echo app, called direct,
-// through the gateway's sidecar (both sidecars, no gateway process), and
-// through the gateway, at fixed rates and at saturation (vegeta).
+// The gateway benchmark: one endpoint of an echo app, called direct,
+// through a bare pair of daprd (the same binary with none of our
+// configuration: the ceiling), through our two sidecars (the gateway's
+// sidecar, no gateway process), and through the gateway, at fixed rates and
+// at saturation (vegeta); each path also as a ratio to the bare pair.
 
 type path struct {
 	name   string
@@ -62,10 +66,26 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer s.Close()
 	procs := s.procs
+	root, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	bareDir, err := os.MkdirTemp("", "qeetmart-bare-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(bareDir)
+	bare, err := stack.StartBarePair(ctx, filepath.Join(root, "bin", "daprd"), filepath.Join(root, "bin", "echoapp"), bareDir, "ECHO_APP_ID=bare-callee")
+	if err != nil {
+		return err
+	}
+	defer bare.Stop()
+	maps.Copy(procs, bare.PIDs)
 
 	p := s.Ports("product")
 	paths := []path{
 		{"direct", fmt.Sprintf("http://127.0.0.1:%d/products/1", p.App), http.Header{"Dapr-Api-Token": {s.AppAPIToken("product")}}},
+		{"bare sidecars", bare.URL, bare.Header},
 		// The gateway's sidecar, as the gateway calls it: our two sidecars
 		// without the gateway process (a service's own sidecar serves no
 		// service invocation: dapr/config/product.yaml).
@@ -100,7 +120,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 			results = append(results, r)
 		}
 	}
-	return writeReport(*out, results, *lowRate, *rate, *duration)
+	return writeReport(*out, results, *lowRate, *rate, *duration, modes[2])
 }
 
 func saveProfile(url, file string) {
@@ -146,19 +166,29 @@ func cpuPerRequest(r result, proc string) string {
 }
 
 func line(r result) string {
-	return fmt.Sprintf("| %s | %s | %.0f | %.2f%% | %s | %s | %s | %s | %s | %s |", r.mode, r.path, r.m.Throughput, r.m.Success*100,
+	return fmt.Sprintf("| %s | %s | %.0f | %.2f%% | %s | %s | %s | %s | %s | %s | %s |", r.mode, r.path, r.m.Throughput, r.m.Success*100,
 		ms(r.m.Latencies.P50), ms(r.m.Latencies.P99), ms(r.m.Latencies.Max),
-		cpuPerRequest(r, "gateway"), cpuPerRequest(r, "gateway daprd"), cpuPerRequest(r, "product daprd"))
+		cpuPerRequest(r, "gateway"), cpuPerRequest(r, "gateway daprd")+" / "+cpuPerRequest(r, "bare caller daprd"),
+		cpuPerRequest(r, "product daprd")+" / "+cpuPerRequest(r, "bare callee daprd"), cpuPerRequest(r, "product")+" / "+cpuPerRequest(r, "bare stub"))
 }
 
-func writeReport(file string, results []result, lowRate, rate int, d time.Duration) error {
+func writeReport(file string, results []result, lowRate, rate int, d time.Duration, saturation string) error {
 	var b strings.Builder
 	reportHeader(&b, "Gateway benchmark", "make bench-gateway", "go run ./tools/bench gateway", d)
-	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | gateway daprd CPU µs/req | product daprd CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("Paths: `direct` calls the echo app on its port; `bare sidecars` through two daprd of the same binary with none of our configuration (no mTLS, tracing, resiliency, access control or API allow-list: the ceiling); `sidecars` through our two (the gateway's sidecar invoking the service's); `gateway` through the gateway and our two sidecars. CPU columns: our process / the bare pair's counterpart.\n\n")
+	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | calling daprd CPU µs/req (ours / bare) | called daprd CPU µs/req (ours / bare) | app CPU µs/req (ours / bare) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	byKey := map[string]vegeta.Metrics{}
 	for _, r := range results {
 		fmt.Fprintln(&b, line(r))
 		byKey[r.mode+"/"+r.path] = r.m
+	}
+	low := fmt.Sprintf("%d req/s", lowRate)
+	ceiling, calm := byKey[saturation+"/bare sidecars"], byKey[low+"/bare sidecars"]
+	b.WriteString("\nAs a ratio to the bare pair (throughput at saturation: higher is better; latency at " + low + ", which every path sustains: lower is better):\n\n| path | throughput | p50 | p99 |\n|---|---|---|---|\n")
+	for _, path := range []string{"sidecars", "gateway"} {
+		sat, fixed := byKey[saturation+"/"+path], byKey[low+"/"+path]
+		fmt.Fprintf(&b, "| %s | %.2f | %.2f | %.2f |\n", path, sat.Throughput/ceiling.Throughput,
+			float64(fixed.Latencies.P50)/float64(calm.Latencies.P50), float64(fixed.Latencies.P99)/float64(calm.Latencies.P99))
 	}
 	for _, r := range []int{lowRate, rate} {
 		fixed := fmt.Sprintf("%d req/s", r)
