@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env dashboards
+.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product bench-sidecars clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env dashboards
 
 ## build: every program into bin/
 build:
@@ -126,7 +126,7 @@ screenshots: build dapr deps browser-deps observe-deps
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDocsShowWhatTheGatewayServes|TestObserveShowsTheStack$$' ./tests/integration/
 
 ## bench: every benchmark (see docs/benchmarks.md)
-bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory
+bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory bench-sidecars
 
 ## bench-go: Go micro-benchmarks (argon2id verify: the CPU of one login)
 bench-go:
@@ -148,6 +148,10 @@ bench-users: build dapr deps
 ## bench-product: catalog reads over 100,000 products, at the service and through the gateway
 bench-product: build dapr deps
 	$(GO) run ./tools/bench product -out docs/bench/product.md
+
+## bench-sidecars: each daprd build's size and every sidecar's memory, idle and loaded (DAPRD_BUILDS: binaries to compare)
+bench-sidecars: build dapr deps
+	$(GO) run ./tools/bench sidecars -daprd $(or $(DAPRD_BUILDS),bin/daprd) -out docs/bench/sidecars.md
 
 ## bench-inventory: reservations/s on one hot product and over 1,000, at the service and through the gateway
 bench-inventory: build dapr deps

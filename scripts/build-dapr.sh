@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the pinned Dapr runtime (daprd with every component, as the official
-# releases, and sentry for mTLS) from the Go module proxy into bin/, only when
-# a binary is missing or was built for another version.
+# Builds the pinned Dapr runtime (daprd with the components the platform
+# uses, tools/daprd, or with every component as the official releases when
+# DAPR_COMPONENTS=all; and sentry for mTLS) from the Go module proxy into
+# bin/, only when a binary is missing or was built for another version or
+# component set.
 #
 #   scripts/build-dapr.sh        daprd and sentry
 #   scripts/build-dapr.sh cli    also placement and the Dapr CLI (bin/dapr):
@@ -22,11 +24,21 @@ built_for() { # the version a binary was built for, from its stamp
   cat "$bin/.$1.version" 2>/dev/null || true
 }
 
+# daprd carries only the components the platform uses (tools/daprd), unless
+# DAPR_COMPONENTS=all asks for Dapr's official allcomponents build.
+components_env=""
+[[ -f "$root/.env" ]] && components_env="$(sed -n 's/^DAPR_COMPONENTS=//p' "$root/.env" | tail -n 1)"
+components="${DAPR_COMPONENTS:-${components_env:-qeetmart}}"
+[[ "$components" == qeetmart || "$components" == all ]] || { echo "DAPR_COMPONENTS must be qeetmart or all" >&2; exit 2; }
+stamp() { # what bin/.<cmd>.version says of a build of cmd
+  if [[ "$1" == daprd ]]; then echo "$version $components"; else echo "$version"; fi
+}
+
 cmds=(daprd sentry)
 [[ "${1:-}" == cli ]] && cmds+=(placement)
 todo=()
 for cmd in "${cmds[@]}"; do
-  if [[ -x "$bin/$cmd" && "$(built_for "$cmd")" == "$version" ]]; then
+  if [[ -x "$bin/$cmd" && "$(built_for "$cmd")" == "$(stamp "$cmd")" ]]; then
     continue
   fi
   todo+=("$cmd")
@@ -50,15 +62,27 @@ echo "building Dapr $version (${todo[*]}) from the Go module proxy; the first bu
 go mod download "github.com/dapr/dapr@v$version"
 src="$(go env GOMODCACHE)/github.com/dapr/dapr@v$version"
 for cmd in "${todo[@]}"; do
-  tags=""
-  [[ "$cmd" == daprd ]] && tags="-tags allcomponents"
+  dir="$src" flags=()
+  if [[ "$cmd" == daprd && "$components" == all ]]; then
+    flags=(-tags allcomponents)
+  elif [[ "$cmd" == daprd ]]; then
+    # A copy of the module (the module cache is read-only, and go build
+    # refuses overlays of it) with Dapr's registrations swapped for ours.
+    dir="$root/.run/dapr-src-$version"
+    if [[ ! -f "$dir/.copied" ]]; then
+      rm -rf "$dir" && mkdir -p "$dir"
+      cp -R "$src/." "$dir/" && chmod -R u+w "$dir" && touch "$dir/.copied"
+    fi
+    rm -f "$dir"/cmd/daprd/components/*.go
+    cp "$root/tools/daprd/components.go" "$dir/cmd/daprd/components/qeetmart.go"
+  fi
   start=$SECONDS
   # The module's replace directives need -mod=mod; `go install` refuses them.
-  (cd "$src" && GOFLAGS=-mod=mod go build $tags \
-    -ldflags "-X github.com/dapr/dapr/pkg/buildinfo.version=$version" \
+  (cd "$dir" && GOFLAGS=-mod=mod go build "${flags[@]}" \
+    -ldflags "-s -w -X github.com/dapr/dapr/pkg/buildinfo.version=$version" \
     -o "$bin/$cmd.tmp" "./cmd/$cmd")
   mv "$bin/$cmd.tmp" "$bin/$cmd"
-  echo "$version" > "$bin/.$cmd.version"
-  echo "built bin/$cmd $version in $((SECONDS - start))s"
+  stamp "$cmd" > "$bin/.$cmd.version"
+  echo "built bin/$cmd $(stamp "$cmd") in $((SECONDS - start))s ($(du -m "$bin/$cmd" | cut -f1) MB)"
 done
 "$bin/daprd" --version

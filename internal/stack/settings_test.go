@@ -55,7 +55,7 @@ func TestEverySettingIsDocumentedAndListed(t *testing.T) {
 	}
 	require.NotEmpty(t, read)
 	// Read by the launcher and scripts rather than by a program.
-	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "REDIS_HOST", "REDIS_PASSWORD", "RUN_DIR", "DAPR_VERSION"} {
+	for _, k := range []string{"PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "REDIS_HOST", "REDIS_PASSWORD", "RUN_DIR", "DAPR_VERSION", "DAPR_COMPONENTS"} {
 		read[k] = true
 	}
 	assigned := map[string]bool{"HOST": true, "PORT": true, "ADMIN_ADDR": true, "DAPR_HTTP_PORT": true, "APP_API_TOKEN": true, "DAPR_API_TOKEN": true}

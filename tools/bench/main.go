@@ -6,6 +6,7 @@
 //	go run ./tools/bench auth -out docs/bench/auth.md         (make bench-auth)
 //	go run ./tools/bench users -out docs/bench/users.md       (make bench-users)
 //	go run ./tools/bench product -out docs/bench/product.md   (make bench-product)
+//	go run ./tools/bench sidecars -out docs/bench/sidecars.md (make bench-sidecars)
 //
 // gateway (gateway.go) measures what the gateway adds: one service endpoint
 // of an echo app, called direct, through its own sidecar, and through the
@@ -28,12 +29,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth, "users": runUsers, "product": runProduct, "inventory": runInventory}
+	benches := map[string]func(context.Context, []string, io.Writer) error{"gateway": runGateway, "auth": runAuth, "users": runUsers, "product": runProduct, "inventory": runInventory, "sidecars": runSidecars}
 	var err error
 	if bench, ok := benches[firstArg(os.Args)]; ok {
 		err = bench(ctx, os.Args[2:], os.Stdout)
 	} else {
-		err = fmt.Errorf("usage: bench gateway|auth|users|product|inventory [flags]")
+		err = fmt.Errorf("usage: bench gateway|auth|users|product|inventory|sidecars [flags]")
 	}
 	stop()
 	if err != nil {
