@@ -11,6 +11,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -112,6 +113,18 @@ func Start(t *testing.T, apps []string, opts ...Option) *Env {
 		t.Fatalf("stack not ready: %v", err)
 	}
 	return env
+}
+
+// Supervise restarts every app or sidecar that exits, as make run does
+// (stack.Supervise), until the test ends; what it does goes to log.
+func (e *Env) Supervise(log *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Stack.Supervise(ctx, log)
+	}()
+	e.t.Cleanup(func() { cancel(); <-done }) // before the stack stops
 }
 
 // AddReplica runs another replica of app (app#replica) on free ports.

@@ -120,4 +120,3 @@ func proportionalMB(pid int) int {
 	}
 	return 0
 }
-

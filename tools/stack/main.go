@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -167,6 +168,11 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 		printTable(stdout, s, sentry, time.Since(start))
 	}
 	fmt.Fprintf(stdout, "\nQeetMart is up: %s (try %s/health/services)\nCtrl-C or `make stop` stops it.\n", gateway, gateway)
+	if !how.cli { // the CLI keeps its own processes
+		// An app or sidecar that exits is started again, with backoff, as
+		// Kubernetes would; this returns before the deferred Stop runs.
+		s.Supervise(ctx, slog.New(slog.NewTextHandler(stdout, nil)))
+	}
 	<-ctx.Done()
 	return nil
 }
