@@ -74,10 +74,12 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(bareDir)
 	bare, err := stack.StartBarePair(ctx, filepath.Join(root, "bin", "daprd"), filepath.Join(root, "bin", "echoapp"), bareDir, "ECHO_APP_ID=bare-callee")
 	if err != nil {
-		return err
+		return err // its logs stay in bareDir
+	}
+	if !*keep {
+		defer os.RemoveAll(bareDir)
 	}
 	defer bare.Stop()
 	maps.Copy(procs, bare.PIDs)
