@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 PROGRAMS := ./gateway ./services/auth ./services/user ./services/product ./services/inventory ./tools/stack
 
-.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product bench-sidecars clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env dashboards
+.PHONY: observe observe-deps browser-deps screenshots build dapr dapr-cli deps run run-cli verify-dapr-cli stop test vet unit fuzz fuzz-short integration bench bench-go bench-gateway bench-auth bench-users bench-product bench-sidecars chaos clean k8s verify-k8s verify-k8s-server verify-compose images build-compose-env dashboards
 
 ## build: every program into bin/
 build:
@@ -124,6 +124,11 @@ browser-deps:
 ## screenshots: the browser tests, keeping their screenshots in docs/screenshots
 screenshots: build dapr deps browser-deps observe-deps
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDocsShowWhatTheGatewayServes|TestObserveShowsTheStack$$' ./tests/integration/
+
+## chaos: a mixed workload through the gateway while a seeded schedule of faults hits the stack, then the
+## checks (SEED, default 1; DURATION, default 10m); report in docs/bench/chaos.md
+chaos: build dapr deps
+	$(GO) run ./tools/chaos -seed $(or $(SEED),1) -duration $(or $(DURATION),10m) -out docs/bench/chaos.md
 
 ## bench: every benchmark (see docs/benchmarks.md)
 bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory bench-sidecars

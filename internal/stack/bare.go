@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,12 +45,10 @@ spec:
 func StartBarePair(ctx context.Context, daprd, stub, dir string, stubEnv ...string) (*BarePair, error) {
 	ports := make([]int, 9)
 	for i := range ports {
-		addr, err := freePort("127.0.0.1")
-		if err != nil {
+		var err error
+		if ports[i], err = FreePort(); err != nil {
 			return nil, err
 		}
-		_, port, _ := net.SplitHostPort(addr)
-		ports[i], _ = strconv.Atoi(port)
 	}
 	config := filepath.Join(dir, "bare.yaml")
 	resources := filepath.Join(dir, "bare-resources")

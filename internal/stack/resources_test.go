@@ -101,7 +101,7 @@ func TestFixedPortsAreUnique(t *testing.T) {
 
 func TestPrivateRedisIsItsOwnServer(t *testing.T) {
 	dir := t.TempDir()
-	p, addr, err := startRedis(t.Context(), dir)
+	p, addr, err := startRedis(t.Context(), dir, 0)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = stopProc(p) })
 	conn, err := net.Dial("tcp", addr)

@@ -125,7 +125,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	s := &Stack{opts: o, nodes: map[string]*node{}}
 	if o.PrivateRedis {
-		redis, host, err := startRedis(ctx, o.RunDir)
+		redis, host, err := startRedis(ctx, o.RunDir, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -384,35 +384,47 @@ func (s *Stack) StopAppOnly(app string) error {
 // KillApp ends app with SIGKILL, as a crash would: no drain, no goodbye.
 // StartApp starts it again.
 func (s *Stack) KillApp(app string) error {
-	n, err := s.node(app)
+	p, err := s.process(app, func(n *node) *process { return n.app })
 	if err != nil {
 		return err
 	}
-	return n.app.kill()
+	return p.kill()
 }
 
 // KillSidecar ends app's daprd with SIGKILL. StartApp starts it again.
 func (s *Stack) KillSidecar(app string) error {
-	n, err := s.node(app)
+	p, err := s.process(app, func(n *node) *process { return n.daprd })
 	if err != nil {
 		return err
 	}
-	return n.daprd.kill()
+	return p.kill()
 }
 
 // PauseSidecar freezes app's daprd (SIGSTOP), as a hung sidecar would be:
 // its connections stay open and nothing answers. It returns once every
 // thread is stopped, with the function that resumes it.
 func (s *Stack) PauseSidecar(app string) (resume func() error, err error) {
-	n, err := s.node(app)
+	p, err := s.process(app, func(n *node) *process { return n.daprd })
 	if err != nil {
 		return nil, err
 	}
-	if err := n.daprd.pause(); err != nil {
-		_ = n.daprd.resume()
+	if err := p.pause(); err != nil {
+		_ = p.resume()
 		return nil, err
 	}
-	return n.daprd.resume, nil
+	return p.resume, nil
+}
+
+// process is one of app's processes, read under the lock (Supervise may be
+// replacing it).
+func (s *Stack) process(app string, pick func(*node) *process) (*process, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.nodes[app]
+	if n == nil {
+		return nil, fmt.Errorf("app %q was never started", app)
+	}
+	return pick(n), nil
 }
 
 func (s *Stack) node(app string) (*node, error) {
@@ -464,16 +476,51 @@ func (s *Stack) Stop() error {
 	return errors.Join(errs...)
 }
 
-// startRedis runs a throw-away redis-server (nothing kept on disk) on a free
-// loopback port and waits until it accepts connections.
-func startRedis(ctx context.Context, runDir string) (*process, string, error) {
+// RestartSentry kills Sentry (kill -9) and starts it again with the same
+// CA: sidecars keep their certificates and ask it again when they renew.
+func (s *Stack) RestartSentry(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.sentry.kill(); err != nil {
+		return err
+	}
+	return s.startSentry(ctx)
+}
+
+// RestartRedis kills the stack's private Redis (kill -9) and starts it
+// again on the same port, empty: what it held (the event streams, the
+// inventory's cache) is gone, as after a crash of a Redis that keeps
+// nothing on disk.
+func (s *Stack) RestartRedis(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.redis == nil {
+		return errors.New("this stack has no private Redis")
+	}
+	if err := s.redis.kill(); err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(s.opts.Backing.RedisHost)
+	n, _ := strconv.Atoi(port)
+	p, _, err := startRedis(ctx, s.opts.RunDir, n)
+	if err != nil {
+		return err
+	}
+	s.redis = p
+	return nil
+}
+
+// startRedis runs a throw-away redis-server (nothing kept on disk) on port
+// (0: a free one) of loopback and waits until it accepts connections.
+func startRedis(ctx context.Context, runDir string, port int) (*process, string, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, "", fmt.Errorf("a private Redis needs redis-server (scripts/deps.sh installs it): %w", err)
 	}
-	port, err := FreePort()
-	if err != nil {
-		return nil, "", err
+	if port == 0 {
+		if port, err = FreePort(); err != nil {
+			return nil, "", err
+		}
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	p, err := startProcess("redis", bin, []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"},
