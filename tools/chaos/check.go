@@ -18,6 +18,13 @@ import (
 // any answer outside the contract the workload saw.
 func (w *workload) check(ctx context.Context) []string {
 	var v []string
+	// A long run outlives the admin's access token (15 min): log in again.
+	a := w.c.call(ctx, http.MethodPost, "/api/v1/auth/login", "", map[string]string{"email": adminEmail, "password": adminPassword})
+	var pair struct{ AccessToken string }
+	if !a.ok() || a.decode(&pair) != nil {
+		return []string{fmt.Sprintf("the admin cannot log in to check: %d %.100s %v", a.status, a.body, a.err)}
+	}
+	w.admin = pair.AccessToken
 	w.mu.Lock()
 	users, products, reservations, orders := slices.Clone(w.users), slices.Clone(w.products), slices.Clone(w.reservations), slices.Clone(w.orders)
 	v = append(v, w.unclean...)
