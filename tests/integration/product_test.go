@@ -515,21 +515,8 @@ func TestProductSearch(t *testing.T) {
 	assert.Equal(t, []string{"Wireless Headphones"}, search("SONY%20wire"), "every word must match")
 	assert.Equal(t, []string{"Wireless Headphones", "Speaker"}, search("head%20sony"), "no whole-word match: every word is a prefix")
 	var broad []string
-	for cursor, pages := "", 0; ; pages++ {
-		require.Less(t, pages, 5, "the cursor ends")
-		a := anonymous(t, env, http.MethodGet, "/products/search?query=head%20sony&limit=1"+cursor, "")
-		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
-		page := decode[struct {
-			Items      []product
-			NextCursor *string
-		}](t, a)
-		for _, p := range page.Items {
-			broad = append(broad, p.Name)
-		}
-		if page.NextCursor == nil {
-			break
-		}
-		cursor = "&cursor=" + *page.NextCursor
+	for _, p := range searchPages(t, env, "head%20sony", 1, nil) {
+		broad = append(broad, p.Name)
 	}
 	assert.Equal(t, []string{"Wireless Headphones", "Speaker"}, broad, "a broadened search's cursor keeps it broad")
 	assert.Equal(t, []string{"Cable"}, search("cbl-usbc"), "variant SKUs are searched")
@@ -554,31 +541,43 @@ func TestProductSearch(t *testing.T) {
 		}
 		require.Len(t, want, 7)
 		var got []string
-		cursor := ""
-		for pages := 0; ; pages++ {
-			require.Less(t, pages, 10, "the cursor ends")
-			a := anonymous(t, env, http.MethodGet, "/products/search?query=head&limit=2"+cursor, "")
-			require.Equal(t, http.StatusOK, a.status, "%s", a.body)
-			page := decode[struct {
-				Items      []product
-				NextCursor *string
-			}](t, a)
-			for _, p := range page.Items {
-				got = append(got, p.ID)
-			}
-			if pages == 0 {
-				newProduct("Headphones late", "Sony", "Pairs with headphones", "ACTIVE") // ranks last: after every page already read
-			}
-			if page.NextCursor == nil {
-				break
-			}
-			cursor = "&cursor=" + *page.NextCursor
+		added := func() {
+			newProduct("Headphones late", "Sony", "Pairs with headphones", "ACTIVE") // ranks last: after every page already read
+		}
+		for _, p := range searchPages(t, env, "head", 2, added) {
+			got = append(got, p.ID)
 		}
 		assert.Equal(t, want, got[:len(want)], "best first, no repeats, none skipped")
 		for _, bad := range []string{"&cursor=nope", "&cursor=" + listCursor(t, env), "&limit=101", "&limit=2&page=1"} {
 			assert.Equal(t, http.StatusBadRequest, anonymous(t, env, http.MethodGet, "/products/search?query=head"+bad, "").status, bad)
 		}
 	})
+}
+
+// searchPages is every product a search (query, URL-encoded) gives,
+// limit a page, following its cursors to the end; afterFirst, if set, runs
+// once the first page is read.
+func searchPages(t *testing.T, env *testenv.Env, query string, limit int, afterFirst func()) []product {
+	t.Helper()
+	var out []product
+	cursor := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 10, "the cursor ends")
+		a := anonymous(t, env, http.MethodGet, fmt.Sprintf("/products/search?query=%s&limit=%d%s", query, limit, cursor), "")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		page := decode[struct {
+			Items      []product
+			NextCursor *string
+		}](t, a)
+		out = append(out, page.Items...)
+		if pages == 0 && afterFirst != nil {
+			afterFirst()
+		}
+		if page.NextCursor == nil {
+			return out
+		}
+		cursor = "&cursor=" + *page.NextCursor
+	}
 }
 
 // listCursor is a cursor the listing gave: not one a search accepts.
