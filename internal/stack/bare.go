@@ -43,12 +43,13 @@ spec:
 // one daprd and a second daprd that calls it, in dir, and waits until a
 // call goes through.
 func StartBarePair(ctx context.Context, daprd, stub, dir string, stubEnv ...string) (*BarePair, error) {
-	ports := make([]int, 9)
-	for i := range ports {
-		var err error
-		if ports[i], err = FreePort(); err != nil {
-			return nil, err
-		}
+	caller, err := freePorts()
+	if err != nil {
+		return nil, err
+	}
+	callee, err := freePorts() // its App port is the stub's
+	if err != nil {
+		return nil, err
 	}
 	config := filepath.Join(dir, "bare.yaml")
 	resources := filepath.Join(dir, "bare-resources")
@@ -59,13 +60,12 @@ func StartBarePair(ctx context.Context, daprd, stub, dir string, stubEnv ...stri
 		return nil, err
 	}
 	appToken, apiToken := randomToken(), randomToken()
-	stubPort := ports[8]
-	sidecar := func(appID string, p []int, appPort int) []string {
+	sidecar := func(appID string, p Ports, appPort int) []string {
 		args := []string{"--mode", "standalone", "--app-id", appID,
 			"--dapr-listen-addresses", "127.0.0.1",
-			"--dapr-http-port", strconv.Itoa(p[0]), "--dapr-grpc-port", strconv.Itoa(p[1]),
-			"--dapr-internal-grpc-port", strconv.Itoa(p[2]), "--dapr-internal-grpc-listen-address", "127.0.0.1",
-			"--metrics-port", strconv.Itoa(p[3]), "--metrics-listen-address", "127.0.0.1",
+			"--dapr-http-port", strconv.Itoa(p.HTTP), "--dapr-grpc-port", strconv.Itoa(p.GRPC),
+			"--dapr-internal-grpc-port", strconv.Itoa(p.Internal), "--dapr-internal-grpc-listen-address", "127.0.0.1",
+			"--metrics-port", strconv.Itoa(p.Metrics), "--metrics-listen-address", "127.0.0.1",
 			"--resources-path", resources, "--config", config, "--log-level", "warn"}
 		if appPort > 0 {
 			args = append(args, "--app-port", strconv.Itoa(appPort), "--app-protocol", "http", "--app-channel-address", "127.0.0.1")
@@ -83,18 +83,18 @@ func StartBarePair(ctx context.Context, daprd, stub, dir string, stubEnv ...stri
 		b.PIDs[name] = p.cmd.Process.Pid
 		return nil
 	}
-	stubEnv = append(append(baseEnv(), stubEnv...), "HOST=127.0.0.1", "PORT="+strconv.Itoa(stubPort),
-		"DAPR_HTTP_PORT="+strconv.Itoa(ports[4]), "DAPR_GRPC_PORT="+strconv.Itoa(ports[5]),
-		"APP_API_TOKEN="+appToken, "DAPR_API_TOKEN="+apiToken, "LOG_LEVEL=warn", "ADMIN_ADDR=127.0.0.1:0")
-	err := errors.Join(
+	stubEnv = append(append(baseEnv(), stubEnv...), "HOST=127.0.0.1", "PORT="+strconv.Itoa(callee.App),
+		"DAPR_HTTP_PORT="+strconv.Itoa(callee.HTTP), "DAPR_GRPC_PORT="+strconv.Itoa(callee.GRPC),
+		"APP_API_TOKEN="+appToken, "DAPR_API_TOKEN="+apiToken, "LOG_LEVEL=warn", "ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(callee.Admin))
+	err = errors.Join(
 		start("bare stub", stub, nil, stubEnv),
-		start("bare callee daprd", daprd, sidecar("bare-callee", ports[4:8], stubPort), env),
-		start("bare caller daprd", daprd, sidecar("bare-caller", ports[0:4], 0), env))
+		start("bare callee daprd", daprd, sidecar("bare-callee", callee, callee.App), env),
+		start("bare caller daprd", daprd, sidecar("bare-caller", caller, 0), env))
 	if err != nil {
 		b.Stop()
 		return nil, err
 	}
-	b.URL = fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/bare-callee/method/products/1", ports[0])
+	b.URL = fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/bare-callee/method/products/1", caller.HTTP)
 	b.Header = http.Header{"Dapr-Api-Token": {apiToken}}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

@@ -70,20 +70,39 @@ func Ephemeral(root, runDir, appDir string, apps []string) (Options, error) {
 			return o, fmt.Errorf("%s is missing: run `make dapr` first", b)
 		}
 	}
-	free := make([]int, 0, 6*len(apps)+3)
-	for range cap(free) {
-		p, err := FreePort()
-		if err != nil {
+	for _, app := range apps {
+		var err error
+		if o.Ports[app], err = freePorts(); err != nil {
 			return o, err
 		}
-		free = append(free, p)
 	}
-	next := func() int { p := free[0]; free = free[1:]; return p }
-	for _, app := range apps {
-		o.Ports[app] = Ports{App: next(), HTTP: next(), GRPC: next(), Internal: next(), Metrics: next(), Admin: next()}
+	free, err := freePortList(3)
+	if err != nil {
+		return o, err
 	}
-	o.Sentry = SentryPorts{GRPC: next(), Health: next(), Metrics: next()}
+	o.Sentry = SentryPorts{GRPC: free[0], Health: free[1], Metrics: free[2]}
 	return o, nil
+}
+
+// freePorts are ports for one app and its sidecar, none in use.
+func freePorts() (Ports, error) {
+	p, err := freePortList(6)
+	if err != nil {
+		return Ports{}, err
+	}
+	return Ports{App: p[0], HTTP: p[1], GRPC: p[2], Internal: p[3], Metrics: p[4], Admin: p[5]}, nil
+}
+
+// freePortList is n ports FreePort gave.
+func freePortList(n int) ([]int, error) {
+	ports := make([]int, n)
+	for i := range ports {
+		var err error
+		if ports[i], err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	return ports, nil
 }
 
 // UseEcho runs the echo test app (bin name "echoapp" in the app dir) as app,
