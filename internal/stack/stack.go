@@ -365,20 +365,21 @@ func (s *Stack) SetEnv(app string, kv ...string) {
 
 // StopApp stops app and its sidecar, as a crash or a deploy would.
 func (s *Stack) StopApp(app string) error {
-	n, err := s.node(app)
+	a, err := s.process(app, func(n *node) *process { return n.app })
 	if err != nil {
 		return err
 	}
-	return errors.Join(stopProc(n.app), stopProc(n.daprd))
+	d, _ := s.process(app, func(n *node) *process { return n.daprd })
+	return errors.Join(stopProc(a), stopProc(d))
 }
 
 // StopAppOnly stops app but leaves its sidecar running.
 func (s *Stack) StopAppOnly(app string) error {
-	n, err := s.node(app)
+	p, err := s.process(app, func(n *node) *process { return n.app })
 	if err != nil {
 		return err
 	}
-	return stopProc(n.app)
+	return stopProc(p)
 }
 
 // KillApp ends app with SIGKILL, as a crash would: no drain, no goodbye.

@@ -71,7 +71,7 @@ func measureSidecars(ctx context.Context, daprd string, d time.Duration, stdout 
 		return "", ctx.Err()
 	case <-time.After(15 * time.Second):
 	}
-	idle, idleTotal := rss()
+	idle, idlePSS := rss()
 	load := path{"gateway", fmt.Sprintf("http://127.0.0.1:%d/api/v1/categories", s.Ports("gateway").App), http.Header{}}
 	m := attack(load, vegeta.Rate{}, d, 16)
 	loaded, _ := rss()
@@ -79,7 +79,7 @@ func measureSidecars(ctx context.Context, daprd string, d time.Duration, stdout 
 	if v, err := os.ReadFile(filepath.Join(filepath.Dir(daprd), "."+filepath.Base(daprd)+".version")); err == nil {
 		name += " (" + strings.TrimSpace(string(v)) + ")"
 	}
-	return fmt.Sprintf("| %s | %d | %s | %d | %s | %.0f | %s |", name, info.Size()>>20, strings.Join(idle, ", "), idleTotal,
+	return fmt.Sprintf("| %s | %d | %s | %d | %s | %.0f | %s |", name, info.Size()>>20, strings.Join(idle, ", "), idlePSS,
 		strings.Join(loaded, ", "), m.Throughput, ms(m.Latencies.P99)), nil
 }
 
