@@ -193,7 +193,8 @@ func checkBooks(ctx context.Context, s *benchStack, api serviceAPI, products []s
 	}
 	defer conn.Close(ctx)
 	var stored int64
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM state WHERE key LIKE 'inventory||reservation:%' AND value->'items'->0->>'productId' = ANY($1)`, products).Scan(&stored); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM state p, jsonb_array_elements(p.value->'reservations') AS e(r)
+		WHERE key LIKE 'inventory||page:%' AND r->'items'->0->>'productId' = ANY($1)`, products).Scan(&stored); err != nil {
 		return "", fmt.Errorf("count reservations: %w", err)
 	}
 	if stored != total {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
-	"github.com/qeetmart/qeetmart/internal/platform/ids"
 	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/services/inventory/domain"
@@ -218,18 +217,20 @@ func (inv *Inventory) Reserve(ctx context.Context, c Caller, key, orderID string
 	if err != nil {
 		return Outcome{}, err
 	}
-	id, err := ids.New()
-	if err != nil {
-		return Outcome{}, err
+	products := make([]string, len(items))
+	for i, it := range items {
+		products[i] = it.ProductID
 	}
-	r := domain.NewReservation(id, orderID, c.UserID, items, inv.clock(), inv.opts.ReservationTTL)
-	return inv.settled("reserve")(outcome(inv.ledger.do(ctx, receipt.keys(Keys{Stocks: r.ProductIDs()}), receipt.once(func(w *Work) (domain.Reservation, error) {
-		stocks, ok := w.stocksOf(r.Items)
+	return inv.settled("reserve")(outcome(inv.ledger.do(ctx, receipt.keys(Keys{Stocks: products}), receipt.once(func(w *Work) (domain.Reservation, error) {
+		id, err := w.nextReservationID()
+		if err != nil {
+			return domain.Reservation{}, err
+		}
+		res := domain.NewReservation(id, orderID, c.UserID, items, w.Now(), inv.opts.ReservationTTL)
+		stocks, ok := w.stocksOf(res.Items)
 		if !ok {
 			return domain.Reservation{}, ErrStockNotFound
 		}
-		res := r
-		res.CreatedAt, res.UpdatedAt, res.ExpiresAt = w.Now(), w.Now(), w.Now().Add(inv.opts.ReservationTTL)
 		if short, err := res.Hold(stocks, w.Now()); err != nil {
 			if short != nil {
 				return domain.Reservation{}, &ShortError{ProductIDs: short}
@@ -237,7 +238,7 @@ func (inv *Inventory) Reserve(ctx context.Context, c Caller, key, orderID string
 			return domain.Reservation{}, err
 		}
 		w.touch(res.Items)
-		w.Reservations[res.ID] = &Versioned[domain.Reservation]{Value: res, Changed: true}
+		w.add(res)
 		return res, nil
 	}))))
 }
@@ -308,7 +309,8 @@ func (inv *Inventory) settle(ctx context.Context, c Caller, key, operation, rese
 
 func (inv *Inventory) settleOnce(ctx context.Context, c Caller, key, operation, reservationID string, sweep bool,
 	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (Outcome, error) {
-	if !ids.Valid(reservationID) {
+	page, ok := pageOf(reservationID)
+	if !ok {
 		return Outcome{}, ErrReservationNotFound
 	}
 	receipt, err := newReceipt(c, key, operation, reservationID)
@@ -319,25 +321,25 @@ func (inv *Inventory) settleOnce(ctx context.Context, c Caller, key, operation, 
 	if err != nil {
 		return Outcome{}, err
 	}
-	keys := Keys{Stocks: current.ProductIDs(), Reservations: []string{reservationID}}
+	keys := Keys{Stocks: current.ProductIDs(), Pages: []string{page}}
 	return outcome(inv.ledger.do(ctx, receipt.keys(keys), receipt.once(func(w *Work) (domain.Reservation, error) {
-		r := w.Reservations[reservationID]
-		if !r.Found {
+		r, page := w.Reservation(reservationID)
+		if r == nil {
 			return domain.Reservation{}, ErrReservationNotFound
 		}
-		if sweep && (r.Value.Status != domain.Reserved || !r.Value.ExpiredAt(w.Now())) {
-			return r.Value, nil
+		if sweep && (r.Status != domain.Reserved || !r.ExpiredAt(w.Now())) {
+			return *r, nil
 		}
-		stocks, ok := w.stocksOf(r.Value.Items)
+		stocks, ok := w.stocksOf(r.Items)
 		if !ok {
 			return domain.Reservation{}, domain.ErrInvalidStockState
 		}
-		next := r.Value
+		next := *r
 		if err := end(&next, stocks, w.Now()); err != nil {
 			return domain.Reservation{}, err
 		}
 		w.touch(next.Items)
-		r.Value, r.Changed = next, true
+		*r, page.Changed = next, true
 		return next, nil
 	})))
 }

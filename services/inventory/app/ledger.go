@@ -13,32 +13,39 @@ import (
 // takes every command waiting (up to maxBatch), loads the records they
 // touch in one read, applies them in order to those records, and writes
 // the result in one state transaction. So fifty reservations of one hot
-// product cost one read and one transaction, not fifty contended ones,
-// and the cost per reservation falls as load rises: the next batch
-// gathers while the current one commits.
+// product cost one read and one transaction of two records (the stock
+// and a page of reservations, pages.go), not fifty contended ones, and
+// the cost per reservation falls as load rises: the next batch gathers
+// while the current one commits.
 //
 // Every record is written at the version it was read (its ETag), so two
 // replicas writing one record cannot both win: the loser's transaction
 // fails whole, and it reloads and applies its batch again.
 
-// maxBatch bounds one transaction (two writes per reservation).
+// maxBatch bounds one transaction (at most a stock record per command,
+// and a page per pageSize reservations).
 const maxBatch = 256
 
 // maxCommitAttempts bounds how often a batch that lost a race to another
 // replica is applied again before its commands give up with ErrConflict.
 const maxCommitAttempts = 5
 
-// Keys name the records a command reads, by id.
+// Keys name the records a command reads, by id: stocks by product id,
+// reservation pages by page id (pages.go).
 type Keys struct {
-	Stocks, Reservations, Receipts []string
+	Stocks, Pages, Receipts []string
 }
 
 // Work is the records one batch read and changes, by id.
 type Work struct {
-	Stocks       map[string]*Versioned[domain.Stock]
-	Reservations map[string]*Versioned[domain.Reservation]
-	Receipts     map[string]*Versioned[Receipt]
-	now          time.Time
+	Stocks   map[string]*Versioned[domain.Stock]
+	Pages    map[string]*Versioned[Page]
+	Receipts map[string]*Versioned[Receipt]
+	now      time.Time
+	// open is the page the batch's new reservations go to, taken the
+	// places used in it.
+	open  *Versioned[Page]
+	taken int
 }
 
 // Versioned is a record as read (its ETag; Found false for none yet) and
@@ -53,10 +60,10 @@ type Versioned[T any] struct {
 // Batch is what a ledger writes at once: every changed record, each at
 // the version it was read (a new one only if still absent).
 type Batch struct {
-	Stocks       []*Versioned[domain.Stock]
-	Reservations []*Versioned[domain.Reservation]
-	Receipts     []*Versioned[Receipt]
-	Events       []StockEvent // new, so written only if absent
+	Stocks   []*Versioned[domain.Stock]
+	Pages    []*Versioned[Page]
+	Receipts []*Versioned[Receipt]
+	Events   []StockEvent // new, so written only if absent
 }
 
 // command is one use case's change: keys name the records it reads, apply
@@ -166,10 +173,10 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 	var all Keys
 	for _, c := range batch {
 		all.Stocks = append(all.Stocks, c.keys.Stocks...)
-		all.Reservations = append(all.Reservations, c.keys.Reservations...)
+		all.Pages = append(all.Pages, c.keys.Pages...)
 		all.Receipts = append(all.Receipts, c.keys.Receipts...)
 	}
-	all = Keys{Stocks: unique(all.Stocks), Reservations: unique(all.Reservations), Receipts: unique(all.Receipts)}
+	all = Keys{Stocks: unique(all.Stocks), Pages: unique(all.Pages), Receipts: unique(all.Receipts)}
 	w, err := l.store.Load(ctx, all)
 	if err != nil {
 		return nil, fmt.Errorf("ledger load: %w", err)
@@ -182,7 +189,7 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 		results[i] = result{value: v, err: err}
 	}
 	changed := w.changed()
-	if len(changed.Stocks)+len(changed.Reservations)+len(changed.Receipts) == 0 {
+	if len(changed.Stocks)+len(changed.Pages)+len(changed.Receipts) == 0 {
 		return results, nil
 	}
 	for _, st := range changed.Stocks {
@@ -241,9 +248,9 @@ func (w *Work) changed() Batch {
 			b.Stocks = append(b.Stocks, s)
 		}
 	}
-	for _, r := range w.Reservations {
-		if r.Changed {
-			b.Reservations = append(b.Reservations, r)
+	for _, p := range w.Pages {
+		if p.Changed {
+			b.Pages = append(b.Pages, p)
 		}
 	}
 	for _, r := range w.Receipts {

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 
-	"github.com/qeetmart/qeetmart/internal/platform/ids"
 	"github.com/qeetmart/qeetmart/internal/platform/validation"
 	"github.com/qeetmart/qeetmart/services/inventory/domain"
 )
@@ -63,18 +62,19 @@ func (inv *Inventory) Stocks(ctx context.Context, who Caller, productIDs []strin
 // Reservation reads one reservation: its owner's or, for an admin, any.
 // Another caller's is not found (not forbidden: ids are not disclosed).
 func (inv *Inventory) Reservation(ctx context.Context, c Caller, id string) (domain.Reservation, error) {
-	if !ids.Valid(id) {
+	page, ok := pageOf(id)
+	if !ok {
 		return domain.Reservation{}, ErrReservationNotFound
 	}
-	w, err := inv.store.Load(ctx, Keys{Reservations: []string{id}})
+	w, err := inv.store.Load(ctx, Keys{Pages: []string{page}})
 	if err != nil {
 		return domain.Reservation{}, err
 	}
-	r := w.Reservations[id]
-	if !r.Found || (!c.Admin() && r.Value.Owner != c.UserID) {
+	r, _ := w.Reservation(id)
+	if r == nil || (!c.Admin() && r.Owner != c.UserID) {
 		return domain.Reservation{}, ErrReservationNotFound
 	}
-	return r.Value, nil
+	return *r, nil
 }
 
 // ReservationsOfOrder lists an order's reservations the caller may see.

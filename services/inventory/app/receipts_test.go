@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -18,21 +19,22 @@ import (
 type memStore struct {
 	mu           sync.Mutex
 	stocks       map[string]domain.Stock
-	reservations map[string]domain.Reservation
-	receipts     map[string]Receipt
+	pages    map[string]Page
+	receipts map[string]Receipt
 }
 
 func (m *memStore) Load(_ context.Context, k Keys) (*Work, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w := &Work{Stocks: map[string]*Versioned[domain.Stock]{}, Reservations: map[string]*Versioned[domain.Reservation]{}, Receipts: map[string]*Versioned[Receipt]{}}
+	w := &Work{Stocks: map[string]*Versioned[domain.Stock]{}, Pages: map[string]*Versioned[Page]{}, Receipts: map[string]*Versioned[Receipt]{}}
 	for _, id := range k.Stocks {
 		s, ok := m.stocks[id]
 		w.Stocks[id] = &Versioned[domain.Stock]{Value: s, Found: ok}
 	}
-	for _, id := range k.Reservations {
-		r, ok := m.reservations[id]
-		w.Reservations[id] = &Versioned[domain.Reservation]{Value: r, Found: ok}
+	for _, id := range k.Pages {
+		p, ok := m.pages[id]
+		p.Reservations = slices.Clone(p.Reservations)
+		w.Pages[id] = &Versioned[Page]{Value: p, Found: ok}
 	}
 	for _, id := range k.Receipts {
 		r, ok := m.receipts[id]
@@ -47,8 +49,8 @@ func (m *memStore) Commit(_ context.Context, b Batch) error {
 	for _, s := range b.Stocks {
 		m.stocks[s.Value.ProductID] = s.Value
 	}
-	for _, r := range b.Reservations {
-		m.reservations[r.Value.ID] = r.Value
+	for _, p := range b.Pages {
+		m.pages[p.Value.ID] = p.Value
 	}
 	for _, r := range b.Receipts {
 		m.receipts[r.Value.ID] = r.Value
@@ -72,7 +74,7 @@ func (m *memStore) DeleteEvent(context.Context, string) error { return nil }
 // first left in the batch's work, before anything is written.
 func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {
 	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10, 0, time.Now())},
-		reservations: map[string]domain.Reservation{}, receipts: map[string]Receipt{}}
+		pages: map[string]Page{}, receipts: map[string]Receipt{}}
 	inv := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -94,7 +96,10 @@ func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {
 	require.NoError(t, errs[1])
 	assert.Equal(t, outcomes[0].Reservation, outcomes[1].Reservation)
 	assert.NotEqual(t, outcomes[0].Replayed, outcomes[1].Replayed, "one first answer, one replay")
-	assert.Len(t, store.reservations, 1)
+	require.Len(t, store.pages, 1)
+	for _, p := range store.pages {
+		assert.Len(t, p.Reservations, 1)
+	}
 	assert.Equal(t, int64(2), store.stocks["P"].Reserved)
 
 	_, err := inv.Reserve(ctx, Caller{UserID: "u1"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 3}})

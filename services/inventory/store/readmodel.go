@@ -22,10 +22,11 @@ func NewReadModel(db *readmodel.DB) *ReadModel { return &ReadModel{db: db} }
 // EnsureIndexes adds the indexes the queries use.
 func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 	return m.db.EnsureIndexes(ctx,
-		`CREATE INDEX IF NOT EXISTS state_reservation_by_order ON `+readmodel.Table+
-			` ((value->>'orderId'), (value->>'created'), key) WHERE key LIKE `+m.db.KeysOf("reservation"),
-		`CREATE INDEX IF NOT EXISTS state_reservation_due ON `+readmodel.Table+
-			` ((value->>'due'), key) WHERE key LIKE `+m.db.KeysOf("reservation")+` AND value->>'due' IS NOT NULL`,
+		// An order's pages: containment of {"orderId": …} in the page's list.
+		`CREATE INDEX IF NOT EXISTS state_page_orders ON `+readmodel.Table+
+			` USING gin ((value->'reservations') jsonb_path_ops) WHERE key LIKE `+m.db.KeysOf("page"),
+		`CREATE INDEX IF NOT EXISTS state_page_due ON `+readmodel.Table+
+			` ((value->>'due'), key) WHERE key LIKE `+m.db.KeysOf("page")+` AND value->>'due' IS NOT NULL`,
 		// The relay's query every half second: only the few pending events.
 		`CREATE INDEX IF NOT EXISTS state_pending_events ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("event"))
 }
@@ -33,8 +34,9 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 // ReservationsOfOrder lists an order's reservations, oldest first (at
 // most 1,000: an order holds a handful).
 func (m *ReadModel) ReservationsOfOrder(ctx context.Context, orderID string) ([]domain.Reservation, error) {
-	rows, err := m.db.Query(ctx, `SELECT value FROM `+readmodel.Table+` WHERE key LIKE `+m.db.KeysOf("reservation")+
-		` AND value->>'orderId' = $1 ORDER BY value->>'created', key LIMIT 1000`, orderID)
+	rows, err := m.db.Query(ctx, `SELECT r FROM `+readmodel.Table+` p, jsonb_array_elements(p.value->'reservations') AS e(r)
+		WHERE key LIKE `+m.db.KeysOf("page")+` AND p.value->'reservations' @> jsonb_build_array(jsonb_build_object('orderId', $1::text))
+		AND r->>'orderId' = $1 ORDER BY r->>'created', r->>'reservationId' LIMIT 1000`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("reservations of order: %w", err)
 	}
@@ -55,8 +57,9 @@ func (m *ReadModel) PendingEvents(ctx context.Context, limit int) ([]app.StockEv
 // DueReservations are the ids of up to limit open reservations whose time
 // ran out by now, the longest overdue first.
 func (m *ReadModel) DueReservations(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := m.db.Query(ctx, `SELECT value->>'reservationId' FROM `+readmodel.Table+` WHERE key LIKE `+m.db.KeysOf("reservation")+
-		` AND value->>'due' IS NOT NULL AND value->>'due' <= $1 ORDER BY value->>'due', key LIMIT $2`, readmodel.SortableTime(now), limit)
+	rows, err := m.db.Query(ctx, `SELECT r->>'reservationId' FROM `+readmodel.Table+` p, jsonb_array_elements(p.value->'reservations') AS e(r)
+		WHERE key LIKE `+m.db.KeysOf("page")+` AND p.value->>'due' IS NOT NULL AND p.value->>'due' <= $1 AND r->>'due' <= $1
+		ORDER BY p.value->>'due', key, r->>'reservationId' LIMIT $2`, readmodel.SortableTime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("due reservations: %w", err)
 	}

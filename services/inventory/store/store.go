@@ -1,7 +1,8 @@
 // Package store keeps the inventory in its PostgreSQL state store through
 // Dapr (component inventory-store): "stock:<productId>" and
-// "reservation:<id>", JSON through the HTTP state API so that SQL can read
-// them (readmodel.go). A batch is one state transaction.
+// "page:<pageId>" (a batch's reservations, app/pages.go), JSON through the
+// HTTP state API so that SQL can read them (readmodel.go). A batch is one
+// state transaction.
 package store
 
 import (
@@ -25,6 +26,26 @@ type Store struct {
 // New keeps the inventory in state, listing with rm.
 func New(state *statestore.Store, rm *ReadModel) *Store { return &Store{state: state, ReadModel: rm} }
 
+// pageDocument is a page as stored: each reservation with the times SQL
+// orders and compares by, and the page's earliest due, for the sweep's
+// index.
+type pageDocument struct {
+	ID           string                `json:"pageId"`
+	Reservations []reservationDocument `json:"reservations"`
+	Due          string                `json:"due,omitempty"` // while one is open
+}
+
+func toPageDocument(p app.Page) pageDocument {
+	d := pageDocument{ID: p.ID, Reservations: make([]reservationDocument, len(p.Reservations))}
+	for i, r := range p.Reservations {
+		d.Reservations[i] = toDocument(r)
+		if due := d.Reservations[i].Due; due != "" && (d.Due == "" || due < d.Due) {
+			d.Due = due
+		}
+	}
+	return d
+}
+
 // reservationDocument is a reservation as stored: with the times SQL
 // orders and compares by as fixed-width text (readmodel.SortableTime).
 type reservationDocument struct {
@@ -42,23 +63,23 @@ func toDocument(r domain.Reservation) reservationDocument {
 }
 
 func stockKey(productID string) string { return "stock:" + productID }
-func reservationKey(id string) string  { return "reservation:" + id }
+func pageKey(id string) string         { return "page:" + id }
 func receiptKey(id string) string      { return "receipt:" + id }
 func eventKey(id string) string        { return "event:" + id }
 
 // Load reads every record named in one bulk get.
 func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
-	keys := make([]string, 0, len(k.Stocks)+len(k.Reservations)+len(k.Receipts))
+	keys := make([]string, 0, len(k.Stocks)+len(k.Pages)+len(k.Receipts))
 	for _, id := range k.Stocks {
 		keys = append(keys, stockKey(id))
 	}
-	for _, id := range k.Reservations {
-		keys = append(keys, reservationKey(id))
+	for _, id := range k.Pages {
+		keys = append(keys, pageKey(id))
 	}
 	for _, id := range k.Receipts {
 		keys = append(keys, receiptKey(id))
 	}
-	w := &app.Work{Stocks: map[string]*app.Versioned[domain.Stock]{}, Reservations: map[string]*app.Versioned[domain.Reservation]{},
+	w := &app.Work{Stocks: map[string]*app.Versioned[domain.Stock]{}, Pages: map[string]*app.Versioned[app.Page]{},
 		Receipts: map[string]*app.Versioned[app.Receipt]{}}
 	if len(keys) == 0 {
 		return w, nil
@@ -74,12 +95,16 @@ func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
 		}
 		w.Stocks[id], items = v, items[1:]
 	}
-	for _, id := range k.Reservations {
-		doc := &app.Versioned[reservationDocument]{}
+	for _, id := range k.Pages {
+		doc := &app.Versioned[pageDocument]{}
 		if err := decode(items[0], doc); err != nil {
 			return nil, err
 		}
-		w.Reservations[id] = &app.Versioned[domain.Reservation]{Value: doc.Value.Reservation, ETag: doc.ETag, Found: doc.Found}
+		page := app.Page{ID: id, Reservations: make([]domain.Reservation, len(doc.Value.Reservations))}
+		for i, r := range doc.Value.Reservations {
+			page.Reservations[i] = r.Reservation
+		}
+		w.Pages[id] = &app.Versioned[app.Page]{Value: page, ETag: doc.ETag, Found: doc.Found}
 		items = items[1:]
 	}
 	for _, id := range k.Receipts {
@@ -106,12 +131,12 @@ func decode[T any](it statestore.Item, v *app.Versioned[T]) error {
 // Commit writes b in one transaction: each record at its ETag, new ones
 // only if absent; receipts expire after app.ReceiptTTL.
 func (s *Store) Commit(ctx context.Context, b app.Batch) error {
-	ops := make([]statestore.Op, 0, len(b.Stocks)+len(b.Reservations)+len(b.Receipts))
+	ops := make([]statestore.Op, 0, len(b.Stocks)+len(b.Pages)+len(b.Receipts)+len(b.Events))
 	for _, v := range b.Stocks {
 		ops = append(ops, statestore.Op{Key: stockKey(v.Value.ProductID), Value: v.Value, ETag: v.ETag, Create: !v.Found || v.ETag == ""})
 	}
-	for _, v := range b.Reservations {
-		ops = append(ops, statestore.Op{Key: reservationKey(v.Value.ID), Value: toDocument(v.Value), ETag: v.ETag, Create: !v.Found || v.ETag == ""})
+	for _, v := range b.Pages {
+		ops = append(ops, statestore.Op{Key: pageKey(v.Value.ID), Value: toPageDocument(v.Value), ETag: v.ETag, Create: !v.Found || v.ETag == ""})
 	}
 	for _, v := range b.Receipts {
 		ops = append(ops, statestore.Op{Key: receiptKey(v.Value.ID), Value: v.Value, Create: true, TTL: int(app.ReceiptTTL / time.Second)})
