@@ -36,6 +36,22 @@ type Keys struct {
 	Stocks, Pages, Receipts []string
 }
 
+// records names every record of k, each with its kind (ids of different
+// kinds may be equal).
+func (k Keys) records() []string {
+	out := make([]string, 0, len(k.Stocks)+len(k.Pages)+len(k.Receipts))
+	for _, id := range k.Stocks {
+		out = append(out, "stock:"+id)
+	}
+	for _, id := range k.Pages {
+		out = append(out, "page:"+id)
+	}
+	for _, id := range k.Receipts {
+		out = append(out, "receipt:"+id)
+	}
+	return out
+}
+
 // Work is the records one batch read and changes, by id.
 type Work struct {
 	Stocks   map[string]*Versioned[domain.Stock]
@@ -69,10 +85,11 @@ type Batch struct {
 // command is one use case's change: keys name the records it reads, apply
 // changes them in w (or changes nothing and fails).
 type command struct {
-	ctx   context.Context
-	keys  Keys
-	apply func(w *Work) (any, error)
-	done  chan result
+	ctx     context.Context
+	keys    Keys
+	records []string // keys' records, each named by its kind and id
+	apply   func(w *Work) (any, error)
+	done    chan result
 }
 
 type result struct {
@@ -96,31 +113,115 @@ func newLedger(store Store, clock func() time.Time, observer Observer) *Ledger {
 // negative count (Observer.Violated): a bug, never a client's doing.
 var ErrBooksBroken = errors.New("inventory: a change would break the books")
 
-// Run writes batches until ctx ends.
+// Run writes batches until ctx ends, up to maxInFlight at once. Batches
+// in flight together name disjoint records, so they never race each other
+// (only another replica's writer can make one fail); a command naming a
+// record that a batch in flight is writing waits for the next batch, as do
+// the later commands that name its records (first come, first served).
+// When it ends, Run waits for the batches in flight: a batch, once begun,
+// is written or not, whole, and stopping does not cut its transaction off
+// mid-call.
 func (l *Ledger) Run(ctx context.Context) {
-	for {
-		var first *command
-		select {
-		case <-ctx.Done():
-			return
-		case first = <-l.commands:
-		}
-		batch := []*command{first}
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case c := <-l.commands:
-				batch = append(batch, c)
-			default:
-				break gather
+	var waiting []*command
+	busy := map[string]bool{}                     // records named by the batches in flight
+	written := make(chan []*command, maxInFlight) // batches done; never blocks a writer
+	inFlight := 0
+	finish := func(batch []*command) {
+		inFlight--
+		for _, c := range batch {
+			for _, r := range c.records {
+				delete(busy, r)
 			}
 		}
-		// A batch, once begun, is written or not, whole: stopping waits
-		// for it instead of cutting its transaction off mid-call.
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
-		l.write(bctx, batch)
-		cancel()
 	}
+	for {
+		// What still waits could not start: it waits for a batch to end,
+		// or for a new command.
+		select {
+		case <-ctx.Done():
+			for ; inFlight > 0; inFlight-- {
+				<-written
+			}
+			for _, c := range waiting {
+				c.done <- result{err: ctx.Err()}
+			}
+			return
+		case c := <-l.commands:
+			waiting = append(waiting, c)
+		case b := <-written:
+			finish(b)
+		}
+	drain:
+		for len(waiting) < cap(l.commands) {
+			select {
+			case c := <-l.commands:
+				waiting = append(waiting, c)
+			case b := <-written:
+				finish(b)
+			default:
+				break drain
+			}
+		}
+		for inFlight < maxInFlight {
+			var batch []*command
+			if batch, waiting = gather(waiting, busy); len(batch) == 0 {
+				break
+			}
+			for _, c := range batch {
+				for _, r := range c.records {
+					busy[r] = true
+				}
+			}
+			inFlight++
+			go func() {
+				bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+				defer cancel()
+				l.write(bctx, batch)
+				written <- batch
+			}()
+		}
+	}
+}
+
+// maxInFlight bounds the batches a replica writes at once: the store
+// writes a transaction's records one statement at a time, so a batch
+// spread over many products is a long serial chain, and several chains
+// over disjoint records use the machine that one leaves idle.
+const maxInFlight = 2
+
+// maxRecords bounds the records a batch names (when its commands name
+// more than one): the batch's write takes a statement per record, and
+// the commands waiting beyond it start a batch of their own beside it.
+// Commands that name only records the batch has already (a hot product)
+// always join it, up to maxBatch.
+const maxRecords = 32
+
+// gather takes the next batch from waiting, oldest first: the commands
+// that name no record busy in flight, nor one of a command left waiting
+// before them, up to maxBatch commands and maxRecords records.
+func gather(waiting []*command, busy map[string]bool) (batch, rest []*command) {
+	named, blocked := map[string]bool{}, map[string]bool{}
+	for _, c := range waiting {
+		fresh, clash := 0, false
+		for _, r := range c.records {
+			clash = clash || busy[r] || blocked[r]
+			if !named[r] {
+				fresh++
+			}
+		}
+		if clash || len(batch) == maxBatch || (len(batch) > 0 && len(named)+fresh > maxRecords) {
+			rest = append(rest, c)
+			for _, r := range c.records {
+				blocked[r] = true
+			}
+			continue
+		}
+		batch = append(batch, c)
+		for _, r := range c.records {
+			named[r] = true
+		}
+	}
+	return batch, rest
 }
 
 // batchTimeout bounds one batch's read and write.
@@ -130,7 +231,7 @@ const batchTimeout = 10 * time.Second
 // waiting does not stop a batch that has begun: its change is written or
 // not, whole, like any other.
 func (l *Ledger) do(ctx context.Context, keys Keys, apply func(w *Work) (any, error)) (any, error) {
-	c := &command{ctx: ctx, keys: keys, apply: apply, done: make(chan result, 1)}
+	c := &command{ctx: ctx, keys: keys, records: keys.records(), apply: apply, done: make(chan result, 1)}
 	select {
 	case l.commands <- c:
 	case <-ctx.Done():

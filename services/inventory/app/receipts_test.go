@@ -17,10 +17,12 @@ import (
 // memStore keeps the records in memory: the ledger's own logic, without a
 // sidecar (the integration tests run the real one).
 type memStore struct {
-	mu           sync.Mutex
-	stocks       map[string]domain.Stock
+	mu       sync.Mutex
+	stocks   map[string]domain.Stock
 	pages    map[string]Page
 	receipts map[string]Receipt
+	// committing, when set, hears of each batch before it is written.
+	committing func(Batch)
 }
 
 func (m *memStore) Load(_ context.Context, k Keys) (*Work, error) {
@@ -44,6 +46,9 @@ func (m *memStore) Load(_ context.Context, k Keys) (*Work, error) {
 }
 
 func (m *memStore) Commit(_ context.Context, b Batch) error {
+	if m.committing != nil {
+		m.committing(b)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, s := range b.Stocks {
