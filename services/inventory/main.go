@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -72,7 +73,8 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 		opts.CacheFailed = func(err error) { d.Log.Warn("stock cache passed by", "err", err) }
 	}
 	opts.Observer = observer(d)
-	inv := app.New(store.New(statestore.New(d.Sidecar, stateStore), readModel), opts)
+	st := store.New(statestore.New(d.Sidecar, stateStore), readModel)
+	inv := app.New(st, opts)
 
 	// The writer outlives the service's context: requests still draining
 	// after SIGTERM need it. It stops once the server has drained.
@@ -80,12 +82,38 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	written := make(chan struct{})
 	go func() { defer close(written); inv.Run(writing) }()
 	d.OnStop(func() { stopWriting(); <-written })
-	go inv.Sweep(ctx, d.Log)
+	go func() {
+		if movePagelessReservations(ctx, st, cfg.SweepInterval, d.Log) {
+			inv.Sweep(ctx, d.Log)
+		}
+	}()
 	go inv.Relay(ctx, store.NewPublisher(d.Sidecar, eventsPubsub, stockTopic), cfg.EventRelayInterval, d.Log)
 
 	api.Routes(r, inv)
 	api.Catalog(r, eventsPubsub, productsTopic, inv, d.Log)
 	return nil
+}
+
+// movePagelessReservations moves a store's reservations from before pages
+// into pages (once: after that there are none), trying again every
+// interval while the sidecar cannot do it yet; false if ctx ended first.
+// The sweep starts after it, so reservations that fell due meanwhile end.
+func movePagelessReservations(ctx context.Context, st *store.Store, interval time.Duration, log *slog.Logger) bool {
+	for {
+		n, err := st.MovePagelessReservations(ctx)
+		if err == nil {
+			if n > 0 {
+				log.Info("moved reservations stored before pages into pages", "reservations", n)
+			}
+			return true
+		}
+		log.Warn("moving reservations into pages; trying again", "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(interval):
+		}
+	}
 }
 
 // observer exports what the inventory's writes do (docs/observability.md).

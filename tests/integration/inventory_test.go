@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -757,4 +759,55 @@ func retryAfter(a answer) time.Duration {
 // (503 SERVICE_BUSY): repeating it is safe whatever the request was.
 func shed(a answer) bool {
 	return a.status == http.StatusServiceUnavailable && strings.Contains(string(a.body), `"code":"SERVICE_BUSY"`)
+}
+
+// A store written before reservation pages keeps its reservations: at
+// start the service moves each into the page its id names, and it is read,
+// listed and released as before.
+func TestInventoryMovesReservationsIntoPages(t *testing.T) {
+	env, admin, _ := inventoryEnv(t)
+	require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/inventory/init", map[string]any{"productId": "OLD", "quantity": 10}).status)
+
+	// A reservation of 4 as the service stored it before pages: a record
+	// of its own, its units held in the stock record.
+	id := uuid.Must(uuid.NewV7())
+	id[15] |= 1 // not a page's own id
+	now := time.Now().UTC()
+	old := map[string]any{"reservationId": id.String(), "orderId": "old-order", "owner": "someone", "status": "RESERVED",
+		"items": []reservationItem{{"OLD", 4}}, "expiresAt": now.Add(time.Hour), "createdAt": now, "updatedAt": now,
+		"created": now.Format("2006-01-02T15:04:05.000000Z"), "due": now.Add(time.Hour).Format("2006-01-02T15:04:05.000000Z")}
+	value, err := json.Marshal(old)
+	require.NoError(t, err)
+	conn, err := pgx.Connect(t.Context(), env.DSN("inventory"))
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	_, err = conn.Exec(t.Context(), `INSERT INTO state (key, value, isbinary) VALUES ($1, $2::jsonb, false)`, "inventory||reservation:"+id.String(), string(value))
+	require.NoError(t, err)
+	_, err = conn.Exec(t.Context(), `UPDATE state SET value = value || '{"availableQuantity": 6, "reservedQuantity": 4}' WHERE key = 'inventory||stock:OLD'`)
+	require.NoError(t, err)
+
+	require.NoError(t, env.StopApp("inventory"))
+	require.NoError(t, env.StartApp("inventory"))
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	require.NoError(t, env.WaitAppReady(ctx, "inventory"))
+
+	var a answer
+	require.Eventually(t, func() bool {
+		a = admin.call(http.MethodGet, "/inventory/reservations/"+id.String(), nil)
+		return a.status == http.StatusOK
+	}, 30*time.Second, 100*time.Millisecond, "the old reservation is found: %s", a.body)
+	r := data[reservation](t, a)
+	assert.Equal(t, "RESERVED", r.Status)
+	assert.Equal(t, []reservationItem{{"OLD", 4}}, r.Items)
+	list := data[[]reservation](t, admin.call(http.MethodGet, "/inventory/reservations?orderId=old-order", nil))
+	require.Len(t, list, 1)
+	assert.Equal(t, id.String(), list[0].ReservationID)
+
+	a = admin.call(http.MethodPost, "/inventory/release", map[string]any{"reservationId": id.String()})
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	assert.Equal(t, stock{ProductID: "OLD", AvailableQuantity: 10}, data[stock](t, admin.call(http.MethodGet, "/inventory/OLD", nil)))
+	var left int
+	require.NoError(t, conn.QueryRow(t.Context(), `SELECT count(*) FROM state WHERE key LIKE 'inventory||reservation:%'`).Scan(&left))
+	assert.Zero(t, left, "no reservation is left outside a page")
 }

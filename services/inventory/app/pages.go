@@ -30,8 +30,10 @@ type Page struct {
 	Reservations []domain.Reservation `json:"reservations"`
 }
 
-// pageOf is the page of a reservation id (false for one that is not a
+// PageOf is the page of a reservation id (false for one that is not a
 // UUID in its canonical form: such an id names nothing).
+func PageOf(reservationID string) (string, bool) { return pageOf(reservationID) }
+
 func pageOf(reservationID string) (string, bool) {
 	if !ids.Valid(reservationID) {
 		return "", false

@@ -28,7 +28,10 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS state_page_due ON `+readmodel.Table+
 			` ((value->>'due'), key) WHERE key LIKE `+m.db.KeysOf("page")+` AND value->>'due' IS NOT NULL`,
 		// The relay's query every half second: only the few pending events.
-		`CREATE INDEX IF NOT EXISTS state_pending_events ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("event"))
+		`CREATE INDEX IF NOT EXISTS state_pending_events ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("event"),
+		// Reservations stored before pages are read by this once, then gone.
+		`DROP INDEX IF EXISTS state_reservation_by_order`,
+		`DROP INDEX IF EXISTS state_reservation_due`)
 }
 
 // ReservationsOfOrder lists an order's reservations, oldest first (at
@@ -39,6 +42,16 @@ func (m *ReadModel) ReservationsOfOrder(ctx context.Context, orderID string) ([]
 		AND r->>'orderId' = $1 ORDER BY r->>'created', r->>'reservationId' LIMIT 1000`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("reservations of order: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[domain.Reservation])
+}
+
+// pagelessReservations are the reservations stored one record each, as
+// before pages (store.MovePagelessReservations).
+func (m *ReadModel) pagelessReservations(ctx context.Context) ([]domain.Reservation, error) {
+	rows, err := m.db.Query(ctx, `SELECT value FROM `+readmodel.Table+` WHERE key LIKE `+m.db.KeysOf("reservation"))
+	if err != nil {
+		return nil, fmt.Errorf("reservations without a page: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[domain.Reservation])
 }

@@ -151,3 +151,33 @@ func (s *Store) Commit(ctx context.Context, b app.Batch) error {
 func (s *Store) DeleteEvent(ctx context.Context, id string) error {
 	return s.state.Transact(ctx, statestore.Op{Key: eventKey(id)})
 }
+
+// MovePagelessReservations moves reservations stored one record each
+// ("reservation:<id>", before pages) into the page their id names, in one
+// transaction per page, so that a store written before keeps every
+// reservation: each can still be read, released, deducted and swept. It
+// returns how many it moved; a store without any moves none.
+func (s *Store) MovePagelessReservations(ctx context.Context) (int, error) {
+	old, err := s.pagelessReservations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	pages := map[string][]domain.Reservation{}
+	for _, r := range old {
+		if page, ok := app.PageOf(r.ID); ok {
+			pages[page] = append(pages[page], r)
+		}
+	}
+	moved := 0
+	for page, rs := range pages {
+		ops := []statestore.Op{{Key: pageKey(page), Value: toPageDocument(app.Page{ID: page, Reservations: rs}), Create: true}}
+		for _, r := range rs {
+			ops = append(ops, statestore.Op{Key: "reservation:" + r.ID})
+		}
+		if err := s.state.Transact(ctx, ops...); err != nil {
+			return moved, fmt.Errorf("move reservations into page %s: %w", page, err)
+		}
+		moved += len(rs)
+	}
+	return moved, nil
+}
