@@ -19,9 +19,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/qeetmart/qeetmart/internal/authtoken"
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
+	"github.com/qeetmart/qeetmart/internal/platform/sidecar"
+	"github.com/qeetmart/qeetmart/internal/platform/statestore"
 	"github.com/qeetmart/qeetmart/internal/stack"
 	"github.com/qeetmart/qeetmart/services/product/app"
+	"github.com/qeetmart/qeetmart/services/product/domain"
 	"github.com/qeetmart/qeetmart/services/product/store"
 )
 
@@ -126,6 +130,8 @@ func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	s, err := startStack(ctx, []string{"gateway", "product"}, []string{"gateway", "product"}, *keep, stdout, func(o *stack.Options) {
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
+		// The relay keeps up with the seeding (5,000 events/s, not 500).
+		o.AddEnv("product", "PRODUCT_EVENT_BATCH=1000")
 	})
 	if err != nil {
 		return err
@@ -138,13 +144,18 @@ func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	gateway := serviceAPI{base: fmt.Sprintf("http://127.0.0.1:%d/api/v1", s.Ports("gateway").App), client: client}
 
+	catalog, closeCatalog, err := newSeedCatalog(ctx, s)
+	if err != nil {
+		return err
+	}
+	defer closeCatalog()
 	seedStart := time.Now()
-	seed, err := seedCatalog(ctx, direct(), *products, stdout)
+	seed, err := seedCatalog(ctx, catalog, *products, stdout)
 	if err != nil {
 		return err
 	}
 	seeded := time.Since(seedStart)
-	fmt.Fprintf(stdout, "seeded %d products (%d variants) in %d categories through the product service in %s\n",
+	fmt.Fprintf(stdout, "seeded %d products (%d variants) in %d categories with the product service's use cases in %s\n",
 		*products, seed.variants, len(seed.categories), seeded.Round(time.Second))
 
 	conn, err := pgx.Connect(ctx, s.DSN("product"))
@@ -305,24 +316,34 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 	}
 }
 
-// seedWriters is how many products are created at once: more than the
-// service's write slots (PRODUCT_WRITE_CONCURRENCY, 4), so the service, not
-// the seeder, sets the pace (its slots, and its refusals while the event
-// relay lags: docs/events.md).
+// seedWriters is how many products are created at once.
 const seedWriters = 16
 
-// seedCatalog creates 5 categories and n products through the service's
-// API, seedWriters at a time; every other product gets a variant, every
+// newSeedCatalog is the product service's own use cases in this process,
+// writing through the product's sidecar to its store: every record and
+// every event as the service writes them, without the HTTP API's write
+// admission, which paces writers to what the event relay publishes (the
+// bench starts the service with a larger relay batch instead).
+func newSeedCatalog(ctx context.Context, s *benchStack) (*app.Catalog, func(), error) {
+	db, err := readmodel.Open(ctx, s.DSN("product"), "product")
+	if err != nil {
+		return nil, nil, err
+	}
+	dapr := sidecar.New(s.Ports("product").HTTP, s.DaprAPIToken("product"))
+	return app.New(store.New(statestore.New(dapr, "product-store"), store.NewReadModel(db)), app.CacheOptions{}), db.Close, nil
+}
+
+// seedAdmin is who the seeder writes as.
+var seedAdmin = app.Caller{UserID: "bench", Role: authtoken.RoleAdmin}
+
+// seedCatalog creates 5 categories and n products with the service's use
+// cases, seedWriters at a time; every other product gets a variant, every
 // fourth a second one.
-func seedCatalog(ctx context.Context, api serviceAPI, n int, progress io.Writer) (catalogSeed, error) {
+func seedCatalog(ctx context.Context, catalog *app.Catalog, n int, progress io.Writer) (catalogSeed, error) {
 	var seed catalogSeed
 	for i := range 5 {
-		raw, err := api.do(ctx, http.MethodPost, "/categories", map[string]string{"name": fmt.Sprintf("Category %d", i)}, true, http.StatusCreated)
+		c, err := catalog.CreateCategory(ctx, seedAdmin, domain.CategoryFields{Name: fmt.Sprintf("Category %d", i)})
 		if err != nil {
-			return seed, err
-		}
-		var c struct{ ID string }
-		if err := json.Unmarshal(raw, &c); err != nil {
 			return seed, err
 		}
 		seed.categories = append(seed.categories, c.ID)
@@ -335,7 +356,7 @@ func seedCatalog(ctx context.Context, api serviceAPI, n int, progress io.Writer)
 	for range seedWriters {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
-				id, v, err := seedProduct(ctx, api, seed.categories, i)
+				id, v, err := seedProduct(ctx, catalog, seed.categories, i)
 				if err != nil {
 					errs <- fmt.Errorf("seed product %d: %w", i, err)
 					return
@@ -366,7 +387,7 @@ func (c catalogSeed) shown() []string {
 	return out
 }
 
-func seedProduct(ctx context.Context, api serviceAPI, categories []string, i int) (string, int, error) {
+func seedProduct(ctx context.Context, catalog *app.Catalog, categories []string, i int) (string, int, error) {
 	brand, adj, noun := benchBrands[i%len(benchBrands)], benchAdjs[(i/7)%len(benchAdjs)], benchNouns[(i/3)%len(benchNouns)]
 	status := "ACTIVE"
 	switch i % 20 {
@@ -375,21 +396,17 @@ func seedProduct(ctx context.Context, api serviceAPI, categories []string, i int
 	case 13:
 		status = "INACTIVE"
 	}
-	raw, err := api.do(ctx, http.MethodPost, "/products", map[string]any{
-		"name":        fmt.Sprintf("%s %s %s %d", brand, adj, noun, i),
-		"description": fmt.Sprintf("The %s %s by %s: a %s choice for every day.", strings.ToLower(adj), strings.ToLower(noun), brand, strings.ToLower(benchAdjs[i%len(benchAdjs)])),
-		"brand":       brand,
-		"categoryId":  categories[i%len(categories)],
-		"price":       json.Number(fmt.Sprintf("%d.%02d", 5+(i*7919)%2000, i%100)),
-		"currency":    "USD",
-		"status":      status,
-		"images":      []string{fmt.Sprintf("https://img.example.com/p/%d.jpg", i)},
-	}, true, http.StatusCreated)
+	p, err := catalog.CreateProduct(ctx, seedAdmin, domain.ProductFields{
+		Name:        fmt.Sprintf("%s %s %s %d", brand, adj, noun, i),
+		Description: fmt.Sprintf("The %s %s by %s: a %s choice for every day.", strings.ToLower(adj), strings.ToLower(noun), brand, strings.ToLower(benchAdjs[i%len(benchAdjs)])),
+		Brand:       brand,
+		CategoryID:  categories[i%len(categories)],
+		Price:       fmt.Sprintf("%d.%02d", 5+(i*7919)%2000, i%100),
+		Currency:    "USD",
+		Status:      status,
+		Images:      []string{fmt.Sprintf("https://img.example.com/p/%d.jpg", i)},
+	})
 	if err != nil {
-		return "", 0, err
-	}
-	var p struct{ ID string }
-	if err := json.Unmarshal(raw, &p); err != nil {
 		return "", 0, err
 	}
 	variants := 0
@@ -397,9 +414,9 @@ func seedProduct(ctx context.Context, api serviceAPI, categories []string, i int
 		if i%(2*(v+1)) != 0 {
 			break
 		}
-		_, err := api.do(ctx, http.MethodPost, "/products/"+p.ID+"/variants", map[string]any{
-			"sku": fmt.Sprintf("SKU-%06d-%d", i, v), "color": []string{"black", "white"}[v], "size": "M", "additionalPrice": json.Number(fmt.Sprint(v * 5)),
-		}, true, http.StatusCreated)
+		_, err := catalog.AddVariant(ctx, seedAdmin, p.ID, domain.VariantFields{
+			SKU: fmt.Sprintf("SKU-%06d-%d", i, v), Color: []string{"black", "white"}[v], Size: "M", AdditionalPrice: fmt.Sprint(v * 5),
+		})
 		if err != nil {
 			return "", 0, err
 		}
@@ -489,7 +506,7 @@ func catalogPlans(ctx context.Context, s *benchStack, listing, deepCursor string
 func writeProductReport(file string, products int, seed catalogSeed, seeded time.Duration, results []productResult, plans [][2]string, d time.Duration) error {
 	var b strings.Builder
 	reportHeader(&b, "Product catalog benchmark", "make bench-product", "go run ./tools/bench product", d)
-	fmt.Fprintf(&b, "%d products (%d variants) in %d categories, created through the product service's API (16 at a time, each write and its event through its sidecar) in %s; the relay had published every event %s after the last write; then `VACUUM ANALYZE state`. "+
+	fmt.Fprintf(&b, "%d products (%d variants) in %d categories, created with the product service's own use cases in the bench process (16 at a time, each write and its event through the product's sidecar, as the service writes them) in %s; the relay had published every event %s after the last write; then `VACUUM ANALYZE state`. "+
 		"`service` calls the product service on its own port, as its sidecar does; `gateway` calls `/api/v1/…` anonymously through the gateway, both sidecars (mTLS) and the service. "+
 		"The listing is `categoryId=<one of 5>&sort=price` (%d products in it), 20 a page. Each row: a closed loop of that many clients for the run's length, after 1 s of warm-up.\n\n",
 		products, seed.variants, len(seed.categories), seeded.Round(time.Second), seed.drained.Round(time.Second), products/len(seed.categories))
