@@ -150,7 +150,9 @@ func runProduct(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer closeCatalog()
 	seedStart := time.Now()
+	stopVacuum := vacuumWhile(ctx, s.DSN("product"), 15*time.Second, stdout)
 	seed, err := seedCatalog(ctx, catalog, *products, stdout)
+	stopVacuum()
 	if err != nil {
 		return err
 	}
@@ -314,6 +316,41 @@ func drainOutbox(ctx context.Context, conn *pgx.Conn) (time.Duration, error) {
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// vacuumWhile runs VACUUM on the state table of dsn every interval until
+// the returned stop is called (and has waited for the last one). Seeding
+// updates the same few records (category holds) tens of thousands of
+// times; autovacuum would clean their dead versions as it goes, but this
+// machine's PostgreSQL runs with autovacuum off
+// (/etc/postgresql/15/main/conf.d/90-ci.conf), and without it every read
+// of those records walks all their dead versions: the seeding slowed from
+// 189 to under 100 products/s as they piled up.
+func vacuumWhile(ctx context.Context, dsn string, interval time.Duration, log io.Writer) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			fmt.Fprintln(log, "vacuum:", err)
+			return
+		}
+		defer conn.Close(context.Background())
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			if _, err := conn.Exec(ctx, "VACUUM state"); err != nil && ctx.Err() == nil {
+				fmt.Fprintln(log, "vacuum:", err)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // seedWriters is how many products are created at once.
