@@ -44,6 +44,9 @@ type Config struct {
 	// sidecars, where it would slow every request behind it.
 	MaxInFlight       int `env:"UPSTREAM_MAX_IN_FLIGHT" envDefault:"1024"`
 	MaxInFlightPerApp int `env:"UPSTREAM_MAX_IN_FLIGHT_PER_APP" envDefault:"512"`
+	// AdaptiveLimit lets each service's bound follow the latency of its
+	// calls, below MaxInFlightPerApp (false: the bound is fixed there).
+	AdaptiveLimit bool `env:"UPSTREAM_ADAPTIVE_LIMIT" envDefault:"true"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
 	// Namespace is the Dapr namespace; app.namespace selects the no-retry
@@ -118,7 +121,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		log:         log,
 		dapr:        dapr,
 		proxy:       &proxy.Forwarder{Sidecar: dapr},
-		inFlight:    newInFlight(upstreams, cfg.MaxInFlight, cfg.MaxInFlightPerApp),
+		inFlight:    newInFlight(upstreams, cfg.MaxInFlight, cfg.MaxInFlightPerApp, cfg.AdaptiveLimit),
 		ips:         ips,
 		verifier:    identity.NewVerifier(keys, revocations, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTLeeway),
 		revocations: revocations,

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,17 @@ type path struct {
 type result struct {
 	path, mode string
 	m          vegeta.Metrics
+	answered   []time.Duration          // latencies of the 2xx answers, sorted
 	cpu        map[string]time.Duration // CPU time each process used in the run
+}
+
+// answeredQuantile is the q-quantile latency of the 2xx answers: the
+// requests a path accepted (its latencies.P99 counts refusals too).
+func (r result) answeredQuantile(q float64) time.Duration {
+	if len(r.answered) == 0 {
+		return 0
+	}
+	return r.answered[min(len(r.answered)-1, int(q*float64(len(r.answered))))]
 }
 
 func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
@@ -101,23 +112,24 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 			warm(pt, 2*time.Second)
 			before := procs.snapshot()
 			var m vegeta.Metrics
+			var answered []time.Duration
 			switch mode {
 			case modes[0]:
-				m = attack(pt, vegeta.Rate{Freq: *lowRate, Per: time.Second}, *duration, 0)
+				m, answered = attack(pt, vegeta.Rate{Freq: *lowRate, Per: time.Second}, *duration, 0)
 			case modes[1]:
-				m = attack(pt, vegeta.Rate{Freq: *rate, Per: time.Second}, *duration, 0)
+				m, answered = attack(pt, vegeta.Rate{Freq: *rate, Per: time.Second}, *duration, 0)
 			default:
 				if *profile != "" && pt.name == "gateway" {
 					go saveProfile(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=10", s.Ports("gateway").Admin), *profile)
 				}
-				m = attack(pt, vegeta.Rate{}, *duration, *workers)
+				m, answered = attack(pt, vegeta.Rate{}, *duration, *workers)
 			}
 			after := procs.snapshot()
 			cpu := map[string]time.Duration{}
 			for name := range after {
 				cpu[name] = after[name] - before[name]
 			}
-			r := result{pt.name, mode, m, cpu}
+			r := result{pt.name, mode, m, answered, cpu}
 			fmt.Fprintln(stdout, line(r))
 			results = append(results, r)
 		}
@@ -143,7 +155,10 @@ func saveProfile(url, file string) {
 
 func warm(p path, d time.Duration) { attack(p, vegeta.Rate{Freq: 500, Per: time.Second}, d, 0) }
 
-func attack(p path, rate vegeta.Rate, d time.Duration, workers uint64) vegeta.Metrics {
+// attack sends p's request at rate (or, with workers, as fast as they
+// can) for d: the metrics of every request, and the latencies of the 2xx
+// answers, sorted.
+func attack(p path, rate vegeta.Rate, d time.Duration, workers uint64) (vegeta.Metrics, []time.Duration) {
 	opts := []func(*vegeta.Attacker){vegeta.KeepAlive(true), vegeta.Timeout(10 * time.Second)}
 	if workers > 0 {
 		opts = append(opts, vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.Connections(int(workers)))
@@ -151,11 +166,16 @@ func attack(p path, rate vegeta.Rate, d time.Duration, workers uint64) vegeta.Me
 	atk := vegeta.NewAttacker(opts...)
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: p.url, Header: p.header})
 	var m vegeta.Metrics
+	var answered []time.Duration
 	for res := range atk.Attack(tr, rate, d, p.name) {
 		m.Add(res)
+		if res.Code >= 200 && res.Code < 300 {
+			answered = append(answered, res.Latency)
+		}
 	}
 	m.Close()
-	return m
+	slices.Sort(answered)
+	return m, answered
 }
 
 // cpuPerRequest is a process's CPU time per successful request, in µs.
@@ -180,9 +200,11 @@ func writeReport(file string, results []result, lowRate, rate int, d time.Durati
 	b.WriteString("Paths: `direct` calls the echo app on its port; `bare sidecars` through two daprd of the same binary with none of our configuration (no mTLS, tracing, resiliency, access control or API allow-list: the ceiling); `sidecars` through our two (the gateway's sidecar invoking the service's); `gateway` through the gateway and our two sidecars. CPU columns: our process / the bare pair's counterpart.\n\n")
 	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | calling daprd CPU µs/req (ours / bare) | called daprd CPU µs/req (ours / bare) | app CPU µs/req (ours / bare) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	byKey := map[string]vegeta.Metrics{}
+	runs := map[string]result{}
 	for _, r := range results {
 		fmt.Fprintln(&b, line(r))
 		byKey[r.mode+"/"+r.path] = r.m
+		runs[r.mode+"/"+r.path] = r
 	}
 	low := fmt.Sprintf("%d req/s", lowRate)
 	ceiling, calm := byKey[saturation+"/bare sidecars"], byKey[low+"/bare sidecars"]
@@ -199,5 +221,9 @@ func writeReport(file string, results []result, lowRate, rate int, d time.Durati
 			r, ms(g.Latencies.P50-s.Latencies.P50), ms(g.Latencies.P99-s.Latencies.P99), g.Success*100, s.Success*100)
 	}
 	fmt.Fprintf(&b, "\nBoth paths cross the same two sidecars (mTLS between them); the difference is the gateway process. The CPU columns split the cost by process.\n")
+	calmGateway, loaded := runs[low+"/gateway"], runs[fmt.Sprintf("%d req/s/gateway", rate)]
+	fmt.Fprintf(&b, "\nShedding (issue 14 item 3): at %d req/s the gateway answered %.1f%% (%.0f/s); the answered requests' p50 %s ms and p99 %s ms, against p99 %s ms at %s: **%.2f×** (goal ≤ 2×).\n",
+		rate, loaded.m.Success*100, loaded.m.Throughput, ms(loaded.answeredQuantile(0.5)), ms(loaded.answeredQuantile(0.99)),
+		ms(calmGateway.answeredQuantile(0.99)), low, float64(loaded.answeredQuantile(0.99))/float64(calmGateway.answeredQuantile(0.99)))
 	return writeFile(file, b.String())
 }

@@ -73,7 +73,7 @@ func measureSidecars(ctx context.Context, daprd string, d time.Duration, stdout 
 	}
 	idle, idlePSS := rss()
 	load := path{"gateway", fmt.Sprintf("http://127.0.0.1:%d/api/v1/categories", s.Ports("gateway").App), http.Header{}}
-	m := attack(load, vegeta.Rate{}, d, 16)
+	m, _ := attack(load, vegeta.Rate{}, d, 16)
 	loaded, _ := rss()
 	name := daprd
 	if v, err := os.ReadFile(filepath.Join(filepath.Dir(daprd), "."+filepath.Base(daprd)+".version")); err == nil {
