@@ -45,7 +45,7 @@ stop:
 ## test: vet, unit tests with -race, a few seconds of each fuzz target,
 ## the Kubernetes (schemas, injector, a real API server) and Compose checks, integration tests against real
 ## sidecars, then the platform once through the Dapr CLI
-test: vet unit fuzz-short verify-k8s verify-k8s-server verify-compose integration verify-dapr-cli
+test: vet unit fuzz-short verify-k8s verify-k8s-server verify-compose integration chaos-short verify-dapr-cli
 
 ## k8s: render components/ and dapr/ into k8s/base/dapr and compose/dapr (commit the result)
 k8s:
@@ -129,6 +129,10 @@ screenshots: build dapr deps browser-deps observe-deps
 ## checks (SEED, default 1; DURATION, default 10m); report in docs/bench/chaos.md
 chaos: build dapr deps
 	$(GO) run ./tools/chaos -seed $(or $(SEED),1) -duration $(or $(DURATION),10m) -out docs/bench/chaos.md
+
+## chaos-short: one minute of chaos (seed 1; every kind of fault at least once), part of `make test`
+chaos-short: build dapr deps
+	$(GO) run ./tools/chaos -seed 1 -duration 1m -out $(or $(TMPDIR),/tmp)/qeetmart-chaos-short.md
 
 ## bench: every benchmark (see docs/benchmarks.md)
 bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory bench-sidecars

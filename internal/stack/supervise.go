@@ -9,10 +9,15 @@ import (
 // Restart backoff, as Kubernetes restarts a crashed container: the first
 // restart after a second, each next one after twice as long up to a cap,
 // and a process that then stays up for resetAfter starts over at a second.
+// resetAfter is short (supervisord's startsecs, not Kubernetes' ten
+// minutes): what it tells apart is a process that cannot start (it backs
+// off) from one that ran and was killed (back at once). With a minute, a
+// 10-minute chaos run that killed each app every half minute or so kept
+// the gateway waiting 30 s for its restart, and most calls failed.
 const (
 	firstBackoff = time.Second
 	maxBackoff   = 30 * time.Second
-	resetAfter   = time.Minute
+	resetAfter   = 10 * time.Second
 )
 
 // Supervise restarts every app or sidecar that exits while ctx lasts, with

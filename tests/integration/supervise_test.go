@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,14 +50,21 @@ func TestCrashedProcessesComeBack(t *testing.T) {
 
 	require.NoError(t, env.KillApp("user"))
 	assert.Eventually(t, serves("/api/v1/users/probe"), 60*time.Second, 250*time.Millisecond, "the user app is back")
-	require.NoError(t, env.KillSidecar("product"))
-	assert.Eventually(t, serves("/api/v1/products/p1"), 60*time.Second, 250*time.Millisecond, "the product sidecar is back")
-
-	// Killed again at once: the next restart waits twice as long.
+	// Killed again at once (before it has run 10 s): the next restart
+	// waits twice as long.
 	require.NoError(t, env.KillApp("user"))
 	assert.Eventually(t, serves("/api/v1/users/probe"), 60*time.Second, 250*time.Millisecond, "the user app is back again")
+	require.NoError(t, env.KillSidecar("product"))
+	assert.Eventually(t, serves("/api/v1/products/p1"), 60*time.Second, 250*time.Millisecond, "the product sidecar is back")
+	// One that has stayed up 10 s was not crash-looping: it is back after
+	// a second again (a 10-minute chaos run found the backoff climbing to
+	// 30 s on apps killed every half minute).
+	time.Sleep(11 * time.Second)
+	require.NoError(t, env.KillApp("user"))
+	assert.Eventually(t, serves("/api/v1/users/probe"), 60*time.Second, 250*time.Millisecond, "the user app is back a third time")
 	logged := log.String()
 	t.Log(logged)
+	assert.Equal(t, 2, strings.Count(logged, `msg=restarted app=user after=1s`), "the backoff starts over")
 	assert.Contains(t, logged, `msg="process exited; restarting" app=user`)
 	assert.Contains(t, logged, `msg=restarted app=product after=1s`)
 	assert.Contains(t, logged, `msg=restarted app=user after=2s`, "the second restart backs off")

@@ -19,8 +19,9 @@ type fault struct {
 	window    time.Duration // the time it was judged over (until the next fault)
 }
 
-// inject runs a fault every interval until ctx ends, each picked by rng
-// from every kind the issue names that a stack on one host can suffer:
+// inject runs a fault every interval until ctx ends, each kind once a
+// round in an order rng shuffles, on an app rng picks, from every kind the
+// issue names that a stack on one host can suffer:
 // kill -9 of an app, of a sidecar, a sidecar paused (SIGSTOP) for 3 s, and
 // restarts of Redis (its data gone) and of Sentry. It returns the faults
 // in order; the schedule depends only on rng.
@@ -53,6 +54,9 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 		},
 	}
 	var faults []fault
+	// Kinds come in rounds, each round every kind once in a shuffled
+	// order, so even a short run suffers each.
+	var order []int
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -64,8 +68,12 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 		if ctx.Err() != nil {
 			return faults
 		}
+		if len(order) == 0 {
+			order = rng.Perm(len(kinds))
+		}
 		app := stack.Apps[rng.IntN(len(stack.Apps))]
-		what, do := kinds[rng.IntN(len(kinds))](app)
+		what, do := kinds[order[0]](app)
+		order = order[1:]
 		f := fault{at: time.Since(start), what: what, err: do()}
 		fmt.Fprintf(log, "%6.1fs  %s\n", f.at.Seconds(), what)
 		began := time.Now()
