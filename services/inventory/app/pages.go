@@ -109,14 +109,3 @@ func (w *Work) Reservation(id string) (*domain.Reservation, *Versioned[Page]) {
 	}
 	return nil, nil
 }
-
-// pagesOf are the pages holding reservation ids (invalid ids name none).
-func pagesOf(reservationIDs ...string) []string {
-	var pages []string
-	for _, id := range reservationIDs {
-		if page, ok := pageOf(id); ok {
-			pages = append(pages, page)
-		}
-	}
-	return pages
-}
