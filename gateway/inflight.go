@@ -16,9 +16,10 @@ import (
 // Retry-After), before it reaches a sidecar: the gateway refuses what it
 // cannot serve instead of queueing it, so the requests it accepts keep
 // their latency, and one slow service cannot take every slot from the
-// others. Each app's bound adapts to the latency of its calls
-// (admission.Adaptive, up to the configured bound): a fixed one is either
-// too high to stop queueing in the sidecars or too low to use them. A
+// others. With UPSTREAM_ADAPTIVE_LIMIT each app's bound adapts to the
+// latency of its calls (admission.Adaptive, up to the configured bound): a
+// fixed one is either too high to stop queueing in the sidecars or too low
+// to use them. A
 // call holds its slots until its answer is read, or, for an answer
 // streamed to the client, until the stream starts.
 type inFlight struct {

@@ -46,7 +46,9 @@ type Config struct {
 	MaxInFlightPerApp int `env:"UPSTREAM_MAX_IN_FLIGHT_PER_APP" envDefault:"512"`
 	// AdaptiveLimit lets each service's bound follow the latency of its
 	// calls, below MaxInFlightPerApp (false: the bound is fixed there).
-	AdaptiveLimit bool `env:"UPSTREAM_ADAPTIVE_LIMIT" envDefault:"true"`
+	// Off by default: it sheds a cold burst past its starting bound (20),
+	// which the platform's own concurrency tests send (docs/gateway.md).
+	AdaptiveLimit bool `env:"UPSTREAM_ADAPTIVE_LIMIT" envDefault:"false"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
 	// Namespace is the Dapr namespace; app.namespace selects the no-retry

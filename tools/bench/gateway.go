@@ -57,6 +57,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the run folder (logs) and print its path")
 	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
 	inFlight := fs.Int("max-in-flight", 0, "the gateway's UPSTREAM_MAX_IN_FLIGHT_PER_APP (0: its default)")
+	adaptive := fs.Bool("adaptive-limit", false, "the gateway's UPSTREAM_ADAPTIVE_LIMIT")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +69,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		// 429s.
 		o.UseEcho("product")
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
+		o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_LIMIT=%t", *adaptive))
 		if *inFlight > 0 {
 			o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_MAX_IN_FLIGHT_PER_APP=%d", *inFlight))
 		}
