@@ -309,7 +309,7 @@ func (inv *Inventory) settle(ctx context.Context, c Caller, key, operation, rese
 
 func (inv *Inventory) settleOnce(ctx context.Context, c Caller, key, operation, reservationID string, sweep bool,
 	end func(*domain.Reservation, map[string]*domain.Stock, time.Time) error) (Outcome, error) {
-	page, ok := pageOf(reservationID)
+	page, ok := PageOf(reservationID)
 	if !ok {
 		return Outcome{}, ErrReservationNotFound
 	}

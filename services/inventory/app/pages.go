@@ -32,26 +32,20 @@ type Page struct {
 
 // PageOf is the page of a reservation id (false for one that is not a
 // UUID in its canonical form: such an id names nothing).
-func PageOf(reservationID string) (string, bool) { return pageOf(reservationID) }
-
-func pageOf(reservationID string) (string, bool) {
-	if !ids.Valid(reservationID) {
+func PageOf(id string) (string, bool) {
+	if !ids.Valid(id) {
 		return "", false
 	}
-	u := uuid.MustParse(reservationID)
-	u[15] = 0
-	return u.String(), true
+	return reservationID(id, 0), true
 }
 
-// newPage is an empty page with a new id.
+// newPage is an empty page with a new id (a page's id is its place 0).
 func newPage() (*Versioned[Page], error) {
 	id, err := ids.New()
 	if err != nil {
 		return nil, err
 	}
-	u := uuid.MustParse(id)
-	u[15] = 0
-	return &Versioned[Page]{Value: Page{ID: u.String()}}, nil
+	return &Versioned[Page]{Value: Page{ID: reservationID(id, 0)}}, nil
 }
 
 // reservationID is the id of the index-th reservation of page.
@@ -78,23 +72,16 @@ func (w *Work) nextReservationID() (string, error) {
 
 // add puts a new reservation, whose id nextReservationID gave, in its page.
 func (w *Work) add(r domain.Reservation) {
-	p := w.Pages[mustPageOf(r.ID)]
+	p := w.Pages[reservationID(r.ID, 0)] // its page: place 0
 	p.Value.Reservations = append(p.Value.Reservations, r)
 	p.Changed = true
 }
 
-func mustPageOf(id string) string {
-	page, ok := pageOf(id)
-	if !ok {
-		panic("inventory: reservation id " + id) // ids are made by nextReservationID
-	}
-	return page
-}
 
 // Reservation is the reservation id in w (nil when it has none), and its
 // page, to mark changed.
 func (w *Work) Reservation(id string) (*domain.Reservation, *Versioned[Page]) {
-	page, ok := pageOf(id)
+	page, ok := PageOf(id)
 	if !ok {
 		return nil, nil
 	}

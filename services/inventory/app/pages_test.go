@@ -73,13 +73,13 @@ func TestAReservationIDNamesItsPage(t *testing.T) {
 	p, err := newPage()
 	require.NoError(t, err)
 	id := reservationID(p.Value.ID, 5)
-	page, ok := pageOf(id)
+	page, ok := PageOf(id)
 	assert.True(t, ok)
 	assert.Equal(t, p.Value.ID, page)
 	assert.NotEqual(t, page, id)
 	assert.Equal(t, page, reservationID(page, 0))
 	for _, bad := range []string{"", "not-a-uuid", id + "x"} {
-		_, ok := pageOf(bad)
+		_, ok := PageOf(bad)
 		assert.False(t, ok, bad)
 	}
 	w := &Work{Pages: map[string]*Versioned[Page]{}}

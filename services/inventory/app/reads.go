@@ -62,7 +62,7 @@ func (inv *Inventory) Stocks(ctx context.Context, who Caller, productIDs []strin
 // Reservation reads one reservation: its owner's or, for an admin, any.
 // Another caller's is not found (not forbidden: ids are not disclosed).
 func (inv *Inventory) Reservation(ctx context.Context, c Caller, id string) (domain.Reservation, error) {
-	page, ok := pageOf(id)
+	page, ok := PageOf(id)
 	if !ok {
 		return domain.Reservation{}, ErrReservationNotFound
 	}
