@@ -77,7 +77,6 @@ func (w *Work) add(r domain.Reservation) {
 	p.Changed = true
 }
 
-
 // Reservation is the reservation id in w (nil when it has none), and its
 // page, to mark changed.
 func (w *Work) Reservation(id string) (*domain.Reservation, *Versioned[Page]) {
