@@ -51,6 +51,31 @@ func (g *gateway) applyRevocation(c fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "SUCCESS"})
 }
 
+// revocationsInForce reads auth's list of revocations still in force
+// through Dapr service invocation (GET /revocations, which no public route
+// reaches).
+func revocationsInForce(ctx context.Context, dapr *sidecar.Client, app string) ([]identity.Revocation, error) {
+	req, err := dapr.NewRequest(ctx, http.MethodGet, sidecar.InvokeURL(app, "revocations"), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := dapr.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read revocations: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read revocations: %s answered HTTP %d", app, resp.StatusCode)
+	}
+	var list struct {
+		Revocations []identity.Revocation `json:"revocations"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&list); err != nil {
+		return nil, fmt.Errorf("read revocations: %w", err)
+	}
+	return list.Revocations, nil
+}
+
 // jwksSource fetches auth's public keys through Dapr service invocation.
 type jwksSource struct {
 	dapr *sidecar.Client

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -63,6 +64,10 @@ type Config struct {
 	// long after a fetch an unknown kid may trigger another.
 	JWKSRefresh  time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"5m"`
 	JWKSCooldown time.Duration `env:"JWKS_REFETCH_COOLDOWN" envDefault:"10s"`
+	// RevocationSync is how often the revocations in force are read back
+	// from auth: events carry them within about a second, this catches
+	// what events lost (docs/gateway.md#revocation).
+	RevocationSync time.Duration `env:"REVOCATION_SYNC_INTERVAL" envDefault:"15s"`
 
 	RateLimitRPS       float64 `env:"RATE_LIMIT_RPS" envDefault:"50"`
 	RateLimitBurst     int     `env:"RATE_LIMIT_BURST" envDefault:"100"`
@@ -115,7 +120,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		return err
 	}
 	keys := identity.NewKeys(jwksSource{dapr: dapr, app: cfg.AuthApp}, cfg.JWKSCooldown)
-	revocations := identity.NewRevocations()
+	revocations := identity.NewRevocationsToCatchUp()
 	metrics := newMetrics()
 	metrics.watchKeys(keys.Len)
 	g := &gateway{
@@ -144,7 +149,30 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 	admin := metrics.handler()
 	admin.Handle("GET /health/services", servicesHealthDetail(dapr, upstreams, cfg.HealthTimeout))
 	grp.Go(func() error { return platformmetrics.Serve(ctx, cfg.AdminAddrFor(defaultPort), admin) })
-	grp.Go(func() error { refreshKeys(ctx, keys, cfg.JWKSRefresh, metrics.refreshed, log); return nil })
+	grp.Go(func() error {
+		keepFresh(ctx, cfg.JWKSRefresh, func(ctx context.Context) error {
+			err := keys.Refresh(ctx)
+			metrics.refreshed(err)
+			if err != nil {
+				return fmt.Errorf("JWKS refresh failed; keeping %d cached keys: %w", keys.Len(), err)
+			}
+			log.Info("JWKS loaded", "keys", keys.Len())
+			return nil
+		}, func() bool { return keys.Len() > 0 }, log)
+		return nil
+	})
+	grp.Go(func() error {
+		keepFresh(ctx, cfg.RevocationSync, func(ctx context.Context) error {
+			inForce, err := revocationsInForce(ctx, dapr, cfg.AuthApp)
+			if err != nil {
+				return err
+			}
+			revocations.CatchUp(inForce)
+			log.Debug("revocations read back", "in force", len(inForce))
+			return nil
+		}, revocations.CaughtUp, log)
+		return nil
+	})
 	grp.Go(func() error { g.sweep(ctx); return nil })
 	return grp.Wait()
 }
@@ -161,10 +189,11 @@ func (c Config) validate() error {
 	return nil
 }
 
-// refreshKeys loads auth's keys at start-up, retrying every second until it
-// succeeds (auth may start after the gateway), then refreshes them
-// periodically. A failed refresh keeps the keys already held.
-func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, refreshed func(error), log *slog.Logger) {
+// keepFresh runs load now and then every interval until ctx ends. Until
+// ready, load is retried every 250 ms: auth may start after the gateway,
+// which accepts no token without what it loads. A failed load keeps what
+// an earlier one gave.
+func keepFresh(ctx context.Context, every time.Duration, load func(context.Context) error, ready func() bool, log *slog.Logger) {
 	wait := time.Duration(0)
 	for {
 		select {
@@ -172,18 +201,12 @@ func refreshKeys(ctx context.Context, keys *identity.Keys, every time.Duration, 
 			return
 		case <-time.After(wait):
 		}
-		err := keys.Refresh(ctx)
-		refreshed(err)
-		if err != nil {
-			if keys.Len() == 0 {
-				wait = 250 * time.Millisecond // not serving tokens yet: retry soon
-			} else {
-				wait = every
-			}
-			log.Warn("JWKS refresh failed; keeping cached keys", "err", err, "cached", keys.Len())
-			continue
-		}
-		log.Info("JWKS loaded", "keys", keys.Len())
 		wait = every
+		if err := load(ctx); err != nil {
+			if !ready() {
+				wait = 250 * time.Millisecond
+			}
+			log.Warn("refresh from auth failed", "err", err)
+		}
 	}
 }

@@ -207,6 +207,25 @@ func TestVerifyRejectsRevokedTokens(t *testing.T) {
 	assert.ErrorIs(t, err, ErrRevoked)
 }
 
+// A replica that starts afresh accepts no token until it has read the
+// revocations in force: one revoked before it began must not slip through.
+func TestAReplicaCatchesUpBeforeAcceptingTokens(t *testing.T) {
+	signer := testjwt.NewSigner("k1")
+	keys := NewKeys(newSource(signer), time.Hour)
+	require.NoError(t, keys.Refresh(context.Background()))
+	revs := NewRevocationsToCatchUp()
+	v := NewVerifier(keys, revs, testjwt.Issuer, testjwt.Audience, 0)
+	revoked, kept := signer.Access("u1", "s1"), signer.Access("u2", "s2")
+	_, err := v.Verify(context.Background(), kept)
+	require.ErrorIs(t, err, ErrNotCaughtUp)
+
+	revs.CatchUp([]Revocation{{SessionIDs: []string{"s1"}, ExpiresAt: time.Now().Add(time.Hour)}})
+	_, err = v.Verify(context.Background(), revoked)
+	assert.ErrorIs(t, err, ErrRevoked)
+	_, err = v.Verify(context.Background(), kept)
+	assert.NoError(t, err)
+}
+
 // Many tokens with unknown kids arriving together (a rotation, or an
 // attacker's forged kids) cause one JWKS fetch, not one each.
 func TestUnknownKidRefetchIsSingleFlight(t *testing.T) {

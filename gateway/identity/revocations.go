@@ -2,6 +2,7 @@ package identity
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/authtoken"
@@ -10,9 +11,14 @@ import (
 // Revocation is one event from auth (the shared contract).
 type Revocation = authtoken.Revocation
 
-// Revocations is the gateway's in-memory revocation list.
+// Revocations is the gateway's in-memory revocation list. Events keep it
+// current; CatchUp fills in what events cannot: those sent before the
+// replica started and since trimmed, or lost with the pub/sub's storage.
 type Revocations struct {
 	now func() time.Time
+	// caughtUp is false while a list made by NewRevocationsToCatchUp has not
+	// caught up yet; until then it cannot tell a revoked token (CaughtUp).
+	caughtUp atomic.Bool
 
 	mu       sync.RWMutex
 	sessions map[string]time.Time // session id -> entry expiry
@@ -23,10 +29,34 @@ type userCutoff struct {
 	notBefore, expires time.Time
 }
 
-// NewRevocations returns an empty list.
+// NewRevocations returns an empty list with nothing to catch up on.
 func NewRevocations() *Revocations {
-	return &Revocations{now: time.Now, sessions: map[string]time.Time{}, users: map[string]userCutoff{}}
+	l := &Revocations{now: time.Now, sessions: map[string]time.Time{}, users: map[string]userCutoff{}}
+	l.caughtUp.Store(true)
+	return l
 }
+
+// NewRevocationsToCatchUp returns an empty list that knows it may have
+// missed revocations: until its first CatchUp the verifier accepts no
+// token (a replica starting afresh must not honour one revoked before it
+// began).
+func NewRevocationsToCatchUp() *Revocations {
+	l := NewRevocations()
+	l.caughtUp.Store(false)
+	return l
+}
+
+// CatchUp applies every revocation in force, as auth lists them.
+func (l *Revocations) CatchUp(inForce []Revocation) {
+	for _, r := range inForce {
+		l.Apply(r)
+	}
+	l.caughtUp.Store(true)
+}
+
+// CaughtUp reports whether the list can be trusted to name every revoked
+// token.
+func (l *Revocations) CaughtUp() bool { return l.caughtUp.Load() }
 
 // Apply records r. Applying the same event twice is harmless (delivery is
 // at-least-once), and so is applying events out of order.

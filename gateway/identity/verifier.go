@@ -21,9 +21,11 @@ type Identity struct {
 
 // Errors a token can fail with; all mean 401.
 var (
-	ErrRevoked   = errors.New("token revoked")
-	ErrNotAccess = errors.New("not an access token")
-	ErrNoSubject = errors.New("token has no subject")
+	ErrRevoked = errors.New("token revoked")
+	// ErrNotCaughtUp: the revocation list has not yet read what is in force.
+	ErrNotCaughtUp = errors.New("revocations not loaded yet")
+	ErrNotAccess   = errors.New("not an access token")
+	ErrNoSubject   = errors.New("token has no subject")
 )
 
 // Verifier checks bearer tokens: signature by a cached auth key (EdDSA or
@@ -80,6 +82,9 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	var issued time.Time
 	if claims.IssuedAt != nil {
 		issued = claims.IssuedAt.Time
+	}
+	if !v.revocations.CaughtUp() {
+		return Identity{}, ErrNotCaughtUp
 	}
 	if v.revocations.Revoked(claims.Subject, claims.SessionID, issued) {
 		return Identity{}, ErrRevoked

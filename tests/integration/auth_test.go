@@ -420,6 +420,38 @@ func TestAuthConcurrentRegistration(t *testing.T) {
 	assert.Equal(t, map[int]int{http.StatusCreated: 1, http.StatusConflict: n - 1}, statusCounts(answers))
 }
 
+// The revocation events travel on a Redis stream, and a Redis that restarts
+// without its data takes them all. A gateway replica started after that
+// must still refuse every token revoked before: it reads auth's list in
+// force before it accepts any token, and again every
+// REVOCATION_SYNC_INTERVAL.
+func TestGatewayRefusesRevokedTokensAfterRedisLosesThem(t *testing.T) {
+	env := authEnv(t)
+	c := authClient{t: t, env: env, ip: "198.51.100.80"}
+	const password = "correct horse battery staple"
+	for _, email := range []string{"lena@example.com", "omar@example.com"} {
+		require.Equal(t, http.StatusCreated, c.post("/api/v1/auth/register", map[string]string{"email": email, "password": password}, nil).status)
+	}
+	ended := c.mustLogin("lena@example.com", password)
+	kept := c.mustLogin("lena@example.com", password)
+	cutOff := c.mustLogin("omar@example.com", password)
+	require.Equal(t, http.StatusOK, c.post("/api/v1/auth/logout", map[string]string{"refreshToken": ended.RefreshToken}, nil).status)
+	require.Equal(t, http.StatusOK, c.post("/api/v1/auth/logout-all", nil, bearer(cutOff.AccessToken)).status)
+	c.revoked(ended.AccessToken, time.Now())
+	c.revoked(cutOff.AccessToken, time.Now())
+
+	require.NoError(t, env.Stack.RestartRedis(t.Context()))
+	replica := env.AddReplica("gateway", "2")
+	at := func(token string) int {
+		return do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(token), gateway: replica}).status
+	}
+	// Once the new replica accepts a token at all...
+	waitFor(t, "the new replica accepts a live token", func() bool { return at(kept.AccessToken) == http.StatusOK })
+	// ...it refuses the revoked ones, though no event told it.
+	assert.Equal(t, http.StatusUnauthorized, at(ended.AccessToken), "a logged-out session")
+	assert.Equal(t, http.StatusUnauthorized, at(cutOff.AccessToken), "a user who logged out everywhere")
+}
+
 func TestAuthConcurrentSessions(t *testing.T) {
 	env := authEnv(t)
 	c := authClient{t: t, env: env, ip: "198.51.100.70"}

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -54,6 +55,7 @@ type call struct {
 	method, path, body string
 	header             map[string]string
 	contract           string // check the answer against this program's contract
+	gateway            string // the gateway replica to call (default "gateway")
 }
 
 type answer struct {
@@ -97,7 +99,7 @@ func send(t testing.TB, env *testenv.Env, c call) (answer, error) {
 	if c.body != "" {
 		body = strings.NewReader(c.body)
 	}
-	req, err := http.NewRequest(c.method, env.URL("gateway")+c.path, body)
+	req, err := http.NewRequest(c.method, env.URL(cmp.Or(c.gateway, "gateway"))+c.path, body)
 	if err != nil {
 		return answer{}, err
 	}

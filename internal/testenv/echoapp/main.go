@@ -8,8 +8,8 @@
 //	                     says how many arrived, so tests see Dapr's retries
 //	X-Echo-Peek: abc     answer {"seen": n} for id abc, counting nothing
 //
-// With TEST_JWKS set it serves that document at /.well-known/jwks.json, so it
-// can stand in for auth.
+// With TEST_JWKS set it serves that document at /.well-known/jwks.json, and
+// no revocations at /revocations, so it can stand in for auth.
 package main
 
 import (
@@ -72,6 +72,11 @@ func main() {
 				r.Get("/.well-known/jwks.json", func(c fiber.Ctx) error {
 					c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 					return c.SendString(jwks)
+				})
+				// Auth's list of revocations in force, which a gateway reads
+				// back before it accepts a token: here there are none.
+				r.Get("/revocations", func(c fiber.Ctx) error {
+					return c.JSON(fiber.Map{"revocations": []any{}})
 				})
 			}
 			// Dapr asks apps for /dapr/config and /dapr/subscribe; an echo of

@@ -41,6 +41,9 @@ func Routes(r fiber.Router, a *app.Auth) {
 	r.Post("/auth/users/:id/disable", asCaller(h.setDisabled(true)))
 	r.Post("/auth/users/:id/enable", asCaller(h.setDisabled(false)))
 	r.Post("/auth/keys/rotate", asCaller(h.rotateKeys))
+
+	// For the gateway only: outside /auth, so no public route reaches it.
+	r.Get("/revocations", h.revocations)
 }
 
 type handlers struct{ auth *app.Auth }
@@ -121,6 +124,17 @@ func (h handlers) jwks(c fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "public, max-age=300")
 	return c.JSON(set)
+}
+
+// revocations answers the gateway's catch-up read: every revocation still
+// in force, in the shape the events carry.
+func (h handlers) revocations(c fiber.Ctx) error {
+	list, err := h.auth.Revocations(c.Context())
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(fiber.Map{"revocations": list})
 }
 
 func (h handlers) register(c fiber.Ctx) error {

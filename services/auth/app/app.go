@@ -46,6 +46,8 @@ type Store interface {
 	// Revoke deletes the sessions r names, writes u when not nil (if still
 	// at etag), and publishes r, atomically.
 	Revoke(ctx context.Context, r authtoken.Revocation, u *domain.User, etag string) error
+	// Revocations lists those Revoke kept that are not moot yet.
+	Revocations(ctx context.Context) ([]authtoken.Revocation, error)
 	SessionsOf(ctx context.Context, userID string) ([]domain.Session, error)
 	Users(ctx context.Context, offset, limit int) ([]domain.User, int, error)
 

@@ -130,6 +130,12 @@ func (m *memStore) Revoke(_ context.Context, r authtoken.Revocation, u *domain.U
 	return nil
 }
 
+func (m *memStore) Revocations(context.Context) ([]authtoken.Revocation, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.published), nil
+}
+
 func (m *memStore) SessionsOf(_ context.Context, userID string) ([]domain.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

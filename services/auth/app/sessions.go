@@ -181,6 +181,24 @@ func (a *Auth) end(ctx context.Context, ids []string) error {
 	return a.Store.Revoke(ctx, a.revocation(ids, ""), nil, "")
 }
 
+// Revocations lists the revocations still in force, for a gateway replica
+// to catch up on what it may have missed (it starts afresh, or events were
+// lost with the pub/sub's storage).
+func (a *Auth) Revocations(ctx context.Context) ([]authtoken.Revocation, error) {
+	all, err := a.Store.Revocations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := a.Now()
+	live := all[:0]
+	for _, r := range all {
+		if r.ExpiresAt.After(now) {
+			live = append(live, r)
+		}
+	}
+	return live, nil
+}
+
 // revocation voids the given sessions and, with userID, every token of the
 // user issued before this second (whole seconds: the iat claim has no
 // more, and a login later in this second must keep working).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/qeetmart/qeetmart/internal/authtoken"
 	"github.com/qeetmart/qeetmart/internal/platform/readmodel"
 	"github.com/qeetmart/qeetmart/services/auth/domain"
 )
@@ -35,6 +36,17 @@ func (m *ReadModel) SessionsOf(ctx context.Context, userID string) ([]domain.Ses
 	}
 	// pgx decodes each jsonb value straight into the domain type.
 	return pgx.CollectRows(rows, pgx.RowTo[domain.Session])
+}
+
+// Revocations lists the revocations still in force (their records
+// expire when they are moot), oldest first.
+func (m *ReadModel) Revocations(ctx context.Context) ([]authtoken.Revocation, error) {
+	rows, err := m.db.Query(ctx, `SELECT value FROM `+readmodel.Table+`
+		WHERE key LIKE `+m.db.KeysOf("revocation")+` AND `+readmodel.Live+` ORDER BY key`)
+	if err != nil {
+		return nil, fmt.Errorf("revocations in force: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[authtoken.Revocation])
 }
 
 // Users lists accounts in creation order (ids are UUIDv7, so key order),

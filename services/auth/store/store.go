@@ -122,11 +122,15 @@ func (s *Store) SaveSession(ctx context.Context, sess *domain.Session, etag stri
 }
 
 // Revoke deletes the sessions r names and, when u is not nil, writes u (if
-// still at etag), and publishes r: all in one transaction through the
-// outbox. Only upserts publish, so the transaction carries exactly one: the
-// user with r projected over it, or else a revocation record of its own.
+// still at etag), and keeps r as a record of its own until it is moot: all
+// in one transaction through the outbox, so r is published if and only if
+// it commits. The record is what the gateway reads back when events were
+// lost (a Redis that lost its streams) or a replica starts afresh
+// (Revocations). The outbox publishes each upsert, so with u the event goes
+// out twice (u with r projected over it, and the record); applying a
+// revocation twice is harmless.
 func (s *Store) Revoke(ctx context.Context, r authtoken.Revocation, u *domain.User, etag string) error {
-	ops := make([]statestore.Op, 0, len(r.SessionIDs)+2)
+	ops := make([]statestore.Op, 0, len(r.SessionIDs)+3)
 	for _, id := range r.SessionIDs {
 		ops = append(ops, statestore.Op{Key: "session:" + id})
 	}
@@ -135,14 +139,13 @@ func (s *Store) Revoke(ctx context.Context, r authtoken.Revocation, u *domain.Us
 		ops = append(ops,
 			statestore.Op{Key: key, Value: u, ETag: etag},
 			statestore.Op{Key: key, Value: r, Projection: true})
-	} else {
-		id, err := ids.New()
-		if err != nil {
-			return err
-		}
-		ttl := int(time.Until(r.ExpiresAt).Seconds()) + 1
-		ops = append(ops, statestore.Op{Key: "revocation:" + id, Value: r, Create: true, TTL: max(ttl, 1)})
 	}
+	id, err := ids.New()
+	if err != nil {
+		return err
+	}
+	ttl := int(time.Until(r.ExpiresAt).Seconds()) + 1
+	ops = append(ops, statestore.Op{Key: "revocation:" + id, Value: r, Create: true, TTL: max(ttl, 1)})
 	return conflict(s.outbox.Transact(ctx, ops...))
 }
 
