@@ -132,7 +132,7 @@ chaos: build dapr deps
 
 ## chaos-short: one minute of chaos (seed 1; every kind of fault at least once), part of `make test`
 chaos-short: build dapr deps
-	$(GO) run ./tools/chaos -seed 1 -duration 1m -out $(or $(TMPDIR),/tmp)/qeetmart-chaos-short.md
+	$(GO) run ./tools/chaos -seed 1 -duration 1m -fault-every 5s -out $(or $(TMPDIR),/tmp)/qeetmart-chaos-short.md
 
 ## bench: every benchmark (see docs/benchmarks.md)
 bench: bench-go bench-gateway bench-auth bench-users bench-product bench-inventory bench-sidecars

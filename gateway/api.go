@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/golang-jwt/jwt/v5"
@@ -71,6 +72,12 @@ func (g *gateway) api(c fiber.Ctx) error {
 		return err
 	}
 
+	if errors.Is(authErr, identity.ErrNotReady) {
+		// Not the token's fault: this replica has just started and not yet
+		// read auth's keys and revocations. A 401 would tell the client to
+		// drop a good token; this tells it to try again.
+		return errNotReady
+	}
 	public := found && target.Route.Public(method, path)
 	if authErr != nil || (id == nil && !public) {
 		g.metrics.authRejected.WithLabelValues(rejectReason(authErr)).Inc()
@@ -149,6 +156,9 @@ func (g *gateway) authenticate(c fiber.Ctx) (*identity.Identity, error) {
 }
 
 var errMalformed = errors.New("malformed authorization header")
+
+var errNotReady = web.NewError(http.StatusServiceUnavailable, web.CodeUnavailable,
+	"The gateway cannot verify tokens yet; try again shortly").WithRetryAfter(time.Second)
 
 // rejectReason is a short, safe reason for a 401 (and a metrics label):
 // enough for a client to act on, nothing about keys or internals.

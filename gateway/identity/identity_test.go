@@ -217,7 +217,7 @@ func TestAReplicaCatchesUpBeforeAcceptingTokens(t *testing.T) {
 	v := NewVerifier(keys, revs, testjwt.Issuer, testjwt.Audience, 0)
 	revoked, kept := signer.Access("u1", "s1"), signer.Access("u2", "s2")
 	_, err := v.Verify(context.Background(), kept)
-	require.ErrorIs(t, err, ErrNotCaughtUp)
+	require.ErrorIs(t, err, ErrNotReady)
 
 	revs.CatchUp([]Revocation{{SessionIDs: []string{"s1"}, ExpiresAt: time.Now().Add(time.Hour)}})
 	_, err = v.Verify(context.Background(), revoked)

@@ -22,10 +22,11 @@ type Identity struct {
 // Errors a token can fail with; all mean 401.
 var (
 	ErrRevoked = errors.New("token revoked")
-	// ErrNotCaughtUp: the revocation list has not yet read what is in force.
-	ErrNotCaughtUp = errors.New("revocations not loaded yet")
-	ErrNotAccess   = errors.New("not an access token")
-	ErrNoSubject   = errors.New("token has no subject")
+	// ErrNotReady: the gateway has not yet loaded auth's keys and the
+	// revocations in force, so it can tell no token good or bad.
+	ErrNotReady  = errors.New("auth's keys and revocations not loaded yet")
+	ErrNotAccess = errors.New("not an access token")
+	ErrNoSubject = errors.New("token has no subject")
 )
 
 // Verifier checks bearer tokens: signature by a cached auth key (EdDSA or
@@ -56,6 +57,9 @@ func NewVerifier(keys *Keys, revocations *Revocations, issuer, audience string, 
 
 // Verify returns the token's identity, or why it is not acceptable.
 func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
+	if v.keys.Len() == 0 || !v.revocations.CaughtUp() {
+		return Identity{}, ErrNotReady
+	}
 	var claims authtoken.Claims
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -82,9 +86,6 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Identity, error) {
 	var issued time.Time
 	if claims.IssuedAt != nil {
 		issued = claims.IssuedAt.Time
-	}
-	if !v.revocations.CaughtUp() {
-		return Identity{}, ErrNotCaughtUp
 	}
 	if v.revocations.Revoked(claims.Subject, claims.SessionID, issued) {
 		return Identity{}, ErrRevoked

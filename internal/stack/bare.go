@@ -43,11 +43,11 @@ spec:
 // one daprd and a second daprd that calls it, in dir, and waits until a
 // call goes through.
 func StartBarePair(ctx context.Context, daprd, stub, dir string, stubEnv ...string) (*BarePair, error) {
-	caller, err := freePorts()
+	caller, err := FreePorts()
 	if err != nil {
 		return nil, err
 	}
-	callee, err := freePorts() // its App port is the stub's
+	callee, err := FreePorts() // its App port is the stub's
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func Ephemeral(root, runDir, appDir string, apps []string) (Options, error) {
 	}
 	for _, app := range apps {
 		var err error
-		if o.Ports[app], err = freePorts(); err != nil {
+		if o.Ports[app], err = FreePorts(); err != nil {
 			return o, err
 		}
 	}
@@ -84,8 +84,8 @@ func Ephemeral(root, runDir, appDir string, apps []string) (Options, error) {
 	return o, nil
 }
 
-// freePorts are ports for one app and its sidecar, none in use.
-func freePorts() (Ports, error) {
+// FreePorts are ports for one app and its sidecar, none in use.
+func FreePorts() (Ports, error) {
 	p, err := freePortList(6)
 	if err != nil {
 		return Ports{}, err

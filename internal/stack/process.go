@@ -75,9 +75,16 @@ func (p *process) stop(grace time.Duration) error {
 	select {
 	case <-p.done:
 	case <-time.After(grace):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-		return fmt.Errorf("%s did not stop within %s; killed", p.name, grace)
+		// SIGQUIT first: a Go program writes every goroutine's stack to its
+		// log on it, which says what it was waiting for.
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+		return fmt.Errorf("%s did not stop within %s; quit (its log holds its goroutines)", p.name, grace)
 	}
 	var exit *exec.ExitError
 	if p.err != nil && !errors.As(p.err, &exit) {

@@ -5,9 +5,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -153,4 +155,37 @@ func TestEachSidecarAllowsOnlyWhatItsAppUses(t *testing.T) {
 		assert.Equal(t, http, byProtocol["http"], app)
 		assert.Equal(t, want[app], byProtocol["grpc"], app)
 	}
+}
+
+// The chaos run restarts a PostgreSQL of the stack's own, never the
+// machine's; it must come back with what was committed.
+func TestPrivatePostgresSurvivesARestart(t *testing.T) {
+	// One level under the temporary directory, as a stack's run folder is
+	// (its account must reach the cluster through it).
+	dir, err := os.MkdirTemp("", "qeetmart-postgres-")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := &Stack{opts: Options{RunDir: dir}}
+	port, err := FreePort()
+	require.NoError(t, err)
+	s.postgres, err = startPostgres(t.Context(), dir, port)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = stopProc(s.postgres) })
+	s.opts.Backing = Backing{PGHost: "127.0.0.1", PGPort: strconv.Itoa(port), PGUser: "postgres"}
+	query := func(sql string) string {
+		conn, err := pgx.Connect(t.Context(), s.opts.Backing.DSN("postgres"))
+		require.NoError(t, err)
+		defer conn.Close(t.Context())
+		var out string
+		require.NoError(t, conn.QueryRow(t.Context(), sql).Scan(&out))
+		return out
+	}
+	conn, err := pgx.Connect(t.Context(), s.opts.Backing.DSN("postgres"))
+	require.NoError(t, err)
+	_, err = conn.Exec(t.Context(), "CREATE TABLE kept AS SELECT 'committed' AS v")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(t.Context()))
+	require.NoError(t, s.RestartPostgres(t.Context()))
+	assert.Equal(t, "committed", query("SELECT v FROM kept"))
+	assert.NotEqual(t, "5432", s.opts.Backing.PGPort)
 }

@@ -13,10 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -81,7 +79,11 @@ type Options struct {
 	// and their consumer groups have fixed names, so stacks sharing a Redis
 	// would take each other's events.
 	PrivateRedis bool
-	LogLevel     string // for apps and daprd; default info
+	// PrivatePostgres starts a PostgreSQL of the stack's own (a new cluster
+	// in RunDir), so faults can restart it without touching the machine's
+	// (the chaos run).
+	PrivatePostgres bool
+	LogLevel        string // for apps and daprd; default info
 	// Settings (KEY=VALUE) go to every app: the user's configuration
 	// (LoadSettings). What the stack assigns (ports, tokens) overrides them.
 	Settings []string
@@ -98,14 +100,15 @@ type Options struct {
 
 // Stack is a running platform.
 type Stack struct {
-	opts    Options
-	res     rendered
-	anchors string // Sentry's CA, PEM
-	sentry  *process
-	redis   *process // with PrivateRedis
-	cli     *cli     // with Options.CLI
-	mu      sync.Mutex
-	nodes   map[string]*node
+	opts     Options
+	res      rendered
+	anchors  string // Sentry's CA, PEM
+	sentry   *process
+	redis    *process // with PrivateRedis
+	postgres *process // with PrivatePostgres
+	cli      *cli     // with Options.CLI
+	mu       sync.Mutex
+	nodes    map[string]*node
 }
 
 type node struct {
@@ -131,13 +134,23 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		}
 		s.redis, s.opts.Backing.RedisHost, s.opts.Backing.RedisPassword = redis, host, ""
 	}
+	if o.PrivatePostgres {
+		port, err := FreePort()
+		if err != nil {
+			return nil, errors.Join(err, s.Stop())
+		}
+		if s.postgres, err = startPostgres(ctx, o.RunDir, port); err != nil {
+			return nil, errors.Join(err, s.Stop())
+		}
+		s.opts.Backing.PGHost, s.opts.Backing.PGPort, s.opts.Backing.PGUser, s.opts.Backing.PGPassword = "127.0.0.1", strconv.Itoa(port), "postgres", ""
+	}
 	res, err := render(o.Root, o.RunDir, s.opts.Backing, renderOptions{
 		DBPrefix:       o.DBPrefix,
 		NameResolution: filepath.Join(o.RunDir, "nameresolution.db"),
 		MTLSInConfig:   o.CLI != nil,
 	})
 	if err == nil {
-		err = EnsureDatabases(ctx, o.Backing, res.Databases)
+		err = EnsureDatabases(ctx, s.opts.Backing, res.Databases)
 	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("resources: %w", err), s.Stop())
@@ -275,6 +288,22 @@ func (s *Stack) AddReplica(ctx context.Context, app, replica string, ports Ports
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	return name, s.WaitAppReady(ctx, name)
+}
+
+// RemoveReplica stops a replica AddReplica started, its app first (it
+// drains) and then its sidecar, and forgets it, so Supervise does not bring
+// it back.
+func (s *Stack) RemoveReplica(name string) error {
+	s.mu.Lock()
+	n := s.nodes[name]
+	delete(s.nodes, name)
+	delete(s.opts.Ports, name)
+	s.opts.Apps = slices.DeleteFunc(s.opts.Apps, func(a string) bool { return a == name })
+	s.mu.Unlock()
+	if n == nil {
+		return fmt.Errorf("no replica %q", name)
+	}
+	return errors.Join(stopProc(n.app), stopProc(n.daprd))
 }
 
 func (s *Stack) daprdArgs(app string, p Ports) []string {
@@ -474,6 +503,9 @@ func (s *Stack) Stop() error {
 	if s.redis != nil {
 		errs = append(errs, stopProc(s.redis))
 	}
+	if s.postgres != nil {
+		errs = append(errs, stopProc(s.postgres))
+	}
 	return errors.Join(errs...)
 }
 
@@ -486,62 +518,6 @@ func (s *Stack) RestartSentry(ctx context.Context) error {
 		return err
 	}
 	return s.startSentry(ctx)
-}
-
-// RestartRedis kills the stack's private Redis (kill -9) and starts it
-// again on the same port, empty: what it held (the event streams, the
-// inventory's cache) is gone, as after a crash of a Redis that keeps
-// nothing on disk.
-func (s *Stack) RestartRedis(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.redis == nil {
-		return errors.New("this stack has no private Redis")
-	}
-	if err := s.redis.kill(); err != nil {
-		return err
-	}
-	_, port, _ := net.SplitHostPort(s.opts.Backing.RedisHost)
-	n, _ := strconv.Atoi(port)
-	p, _, err := startRedis(ctx, s.opts.RunDir, n)
-	if err != nil {
-		return err
-	}
-	s.redis = p
-	return nil
-}
-
-// startRedis runs a throw-away redis-server (nothing kept on disk) on port
-// (0: a free one) of loopback and waits until it accepts connections.
-func startRedis(ctx context.Context, runDir string, port int) (*process, string, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		return nil, "", fmt.Errorf("a private Redis needs redis-server (scripts/deps.sh installs it): %w", err)
-	}
-	if port == 0 {
-		if port, err = FreePort(); err != nil {
-			return nil, "", err
-		}
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	p, err := startProcess("redis", bin, []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"},
-		baseEnv(), filepath.Join(runDir, "redis.log"))
-	if err != nil {
-		return nil, "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		if err == nil {
-			conn.Close()
-			return p, addr, nil
-		}
-		if p.exited() || ctx.Err() != nil {
-			return nil, "", errors.Join(fmt.Errorf("redis-server on %s did not start (log: %s)", addr, filepath.Join(runDir, "redis.log")), stopProc(p))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // WaitReady waits until every sidecar reports healthy, which daprd does only
@@ -687,6 +663,14 @@ func (s *Stack) PIDs(app string) (appPID, daprdPID int) {
 		daprdPID = n.daprd.cmd.Process.Pid
 	}
 	return appPID, daprdPID
+}
+
+// Backing is where the stack's PostgreSQL and Redis are (its private ones
+// when it has them).
+func (s *Stack) Backing() Backing {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Backing
 }
 
 // RedisHost is the host:port of the Redis the components use.

@@ -130,17 +130,11 @@ func (e *Env) Supervise(log *slog.Logger) {
 // AddReplica runs another replica of app (app#replica) on free ports.
 func (e *Env) AddReplica(app, replica string) string {
 	e.t.Helper()
-	var ports [6]int
-	for i := range ports {
-		p, err := stack.FreePort()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		ports[i] = p
+	ports, err := stack.FreePorts()
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	name, err := e.Stack.AddReplica(e.t.Context(), app, replica, stack.Ports{
-		App: ports[0], HTTP: ports[1], GRPC: ports[2], Internal: ports[3], Metrics: ports[4], Admin: ports[5],
-	})
+	name, err := e.Stack.AddReplica(e.t.Context(), app, replica, ports)
 	if err != nil {
 		e.t.Fatalf("replica %s: %v", name, err)
 	}

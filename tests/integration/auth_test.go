@@ -440,7 +440,7 @@ func TestGatewayRefusesRevokedTokensAfterRedisLosesThem(t *testing.T) {
 	c.revoked(ended.AccessToken, time.Now())
 	c.revoked(cutOff.AccessToken, time.Now())
 
-	require.NoError(t, env.Stack.RestartRedis(t.Context()))
+	require.NoError(t, env.Stack.RestartRedis(t.Context(), false))
 	replica := env.AddReplica("gateway", "2")
 	at := func(token string) int {
 		return do(t, env, call{method: http.MethodGet, path: "/api/v1/auth/me", header: bearer(token), gateway: replica}).status

@@ -7,17 +7,53 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 )
 
-// client calls the gateway as a shopper's or an admin's program would.
+// client calls the gateway as a shopper's or an admin's program would,
+// spreading its calls over the gateway replicas serving, as a load
+// balancer in front of them would.
 type client struct {
-	base string
 	http *http.Client
+
+	mu       sync.Mutex
+	gateways []string // base URLs, the first replica first
+	next     int
 }
 
 func newClient(base string) *client {
-	return &client{base: base, http: &http.Client{Timeout: 15 * time.Second}}
+	return &client{gateways: []string{base}, http: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// pick is the replica for the next call, in turn.
+func (c *client) pick() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.next++
+	return c.gateways[c.next%len(c.gateways)]
+}
+
+// addGateway puts a replica in the rotation; removeGateway takes it out
+// (before it is stopped, as a load balancer drains a replica).
+func (c *client) addGateway(base string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gateways = append(c.gateways, base)
+}
+
+func (c *client) removeGateway(base string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gateways = slices.DeleteFunc(c.gateways, func(g string) bool { return g == base })
+}
+
+// first is the replica that serves from start to end.
+func (c *client) first() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gateways[0]
 }
 
 // answer is what one call got: a status and body, or no answer at all.
@@ -28,6 +64,11 @@ type answer struct {
 }
 
 func (c *client) call(ctx context.Context, method, path, token string, body any) answer {
+	return c.callAt(ctx, c.pick(), method, path, token, body)
+}
+
+// callAt calls the gateway replica at base.
+func (c *client) callAt(ctx context.Context, base, method, path, token string, body any) answer {
 	var r io.Reader
 	if body != nil {
 		raw, err := json.Marshal(body)
@@ -36,7 +77,7 @@ func (c *client) call(ctx context.Context, method, path, token string, body any)
 		}
 		r = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	req, err := http.NewRequestWithContext(ctx, method, base+path, r)
 	if err != nil {
 		return answer{err: err}
 	}
@@ -101,7 +142,7 @@ func (c *client) waitHealthy(ctx context.Context, timeout time.Duration) error {
 	defer cancel()
 	var last answer
 	for {
-		if last = c.call(ctx, http.MethodGet, "/health/services", "", nil); last.status == http.StatusOK {
+		if last = c.callAt(ctx, c.first(), http.MethodGet, "/health/services", "", nil); last.status == http.StatusOK {
 			return nil
 		}
 		select {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,20 +16,23 @@ type fault struct {
 	at        time.Duration // since the workload began
 	what      string
 	err       error         // the injection itself failed
-	recovered time.Duration // until the gateway reported every service healthy again; 0: not before the next fault
-	window    time.Duration // the time it was judged over (until the next fault)
+	recovered time.Duration // from its start until it was over and the gateway reported every service healthy; 0: not before the next tick
+	window    time.Duration // from its start until the next fault (or the end of the run)
 }
 
 // inject runs a fault every interval until ctx ends, each kind once a
 // round in an order rng shuffles, on an app rng picks, from every kind the
-// issue names that a stack on one host can suffer:
-// kill -9 of an app, of a sidecar, a sidecar paused (SIGSTOP) for 3 s, and
-// restarts of Redis (its data gone) and of Sentry. It returns the faults
-// in order; the schedule depends only on rng.
+// issue names that a stack on one host can suffer: kill -9 of an app, of a
+// sidecar, a sidecar paused (SIGSTOP) for 3 s, Redis killed and restarted
+// with and without its data, a crash-restart of PostgreSQL and a restart
+// of Sentry, and a gateway replica added and, after taking traffic,
+// removed. It returns the faults in order; the schedule depends only on
+// rng.
 func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, interval time.Duration, start time.Time, log io.Writer) []fault {
 	// A restart must finish even if the run ends meanwhile: a Redis left
 	// dead is not a fault the platform can recover from by itself.
 	restartCtx := context.WithoutCancel(ctx)
+	replicas := 0
 	kinds := []func(app string) (string, func() error){
 		func(app string) (string, func() error) {
 			return "kill -9 " + app, func() error { return s.KillApp(app) }
@@ -47,10 +51,22 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 			}
 		},
 		func(string) (string, func() error) {
-			return "restart Redis (empty)", func() error { return s.RestartRedis(restartCtx) }
+			return "kill -9 Redis, restart it empty", func() error { return s.RestartRedis(restartCtx, false) }
+		},
+		func(string) (string, func() error) {
+			return "kill -9 Redis, restart it with its data", func() error { return s.RestartRedis(restartCtx, true) }
+		},
+		func(string) (string, func() error) {
+			return "crash-restart PostgreSQL", func() error { return s.RestartPostgres(restartCtx) }
 		},
 		func(string) (string, func() error) {
 			return "restart Sentry", func() error { return s.RestartSentry(restartCtx) }
+		},
+		func(string) (string, func() error) {
+			replicas++
+			return "add a gateway replica, remove it after 3 s", func() error {
+				return scaleGateway(restartCtx, s, c, fmt.Sprint(replicas), 3*time.Second)
+			}
 		},
 	}
 	var faults []fault
@@ -74,15 +90,40 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 		app := stack.Apps[rng.IntN(len(stack.Apps))]
 		what, do := kinds[order[0]](app)
 		order = order[1:]
-		f := fault{at: time.Since(start), what: what, err: do()}
-		fmt.Fprintf(log, "%6.1fs  %s\n", f.at.Seconds(), what)
 		began := time.Now()
+		fmt.Fprintf(log, "%6.1fs  %s\n", began.Sub(start).Seconds(), what)
+		f := fault{at: began.Sub(start), what: what, err: do()}
 		waitCtx, cancel := context.WithTimeout(ctx, interval-time.Second)
 		if c.waitHealthy(waitCtx, interval) == nil {
 			f.recovered = time.Since(began)
 		}
 		cancel()
+		if n := len(faults); n > 0 {
+			faults[n-1].window = f.at - faults[n-1].at
+		}
 		f.window = interval
+		if end, ok := ctx.Deadline(); ok {
+			f.window = end.Sub(began)
+		}
 		faults = append(faults, f)
 	}
+}
+
+// scaleGateway adds a gateway replica, puts it in the client's rotation for
+// a while, then takes it out and stops it, as a scale-out and scale-in
+// behind a load balancer would.
+func scaleGateway(ctx context.Context, s *stack.Stack, c *client, replica string, serving time.Duration) error {
+	ports, err := stack.FreePorts()
+	if err != nil {
+		return err
+	}
+	name, err := s.AddReplica(ctx, "gateway", replica, ports)
+	if err != nil {
+		return errors.Join(err, s.RemoveReplica(name))
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", ports.App)
+	c.addGateway(base)
+	time.Sleep(serving)
+	c.removeGateway(base)
+	return s.RemoveReplica(name)
 }
