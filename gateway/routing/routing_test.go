@@ -94,3 +94,19 @@ func TestStrict(t *testing.T) {
 		assert.Equal(t, want, target.Route.Strict(path), path)
 	}
 }
+
+// Auth serves the gateway's own reads (GET /revocations) outside every
+// prefix a public route forwards to: no public path can name them.
+func TestNoPublicRouteReachesAuthsInternalPaths(t *testing.T) {
+	for _, r := range Table {
+		if r.App != "auth" {
+			continue
+		}
+		assert.Contains(t, []string{"/auth", "/.well-known/jwks.json"}, r.Upstream, "a new upstream prefix on auth: check what it exposes")
+	}
+	for _, path := range []string{"/revocations", "/api/v1/revocations", "/api/v1/auth/../revocations"} {
+		if target, ok := Match(Table, path); ok {
+			assert.NotEqual(t, "/revocations", target.Path, path)
+		}
+	}
+}

@@ -252,10 +252,13 @@ func (w *workload) report(seed uint64, planned time.Duration, start time.Time, f
 	for _, k := range slices.Sorted(maps.Keys(w.outcomes)) {
 		fmt.Fprintf(&b, "| %s | %d |\n", k, w.outcomes[k])
 	}
-	b.WriteString("\n## Faults\n\nCalls that failed (no answer, or not 2xx, refusals included) from the fault until the gateway reported every service healthy again, and over the whole time until the next fault.\n\n")
+	b.WriteString("\n## Faults\n\nCalls the platform failed (no answer, or a 5xx; a 4xx is a refusal, not a failure) from the fault's start until it was over and the gateway reported every service healthy again, and until the next fault.\n\n")
 	b.WriteString("| at | fault | healthy again after | failed until then | failed until the next fault |\n|---|---|---|---|---|\n")
 	for _, f := range faults {
 		recovered := "not within the window"
+		if f.recovered < 0 {
+			recovered = "the run ended first"
+		}
 		if f.recovered > 0 {
 			recovered = f.recovered.Round(100 * time.Millisecond).String()
 		}

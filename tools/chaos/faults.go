@@ -21,7 +21,7 @@ type fault struct {
 }
 
 // inject runs a fault every interval until ctx ends, each kind once a
-// round in an order rng shuffles, on an app rng picks, from every kind the
+// round in an order rng shuffles, on the apps in rounds too, from every kind the
 // issue names that a stack on one host can suffer: kill -9 of an app, of a
 // sidecar, a sidecar paused (SIGSTOP) for 3 s, Redis killed and restarted
 // with and without its data, a crash-restart of PostgreSQL and a restart
@@ -71,8 +71,10 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 	}
 	var faults []fault
 	// Kinds come in rounds, each round every kind once in a shuffled
-	// order, so even a short run suffers each.
+	// order, so even a short run suffers each; the apps a kind hits come in
+	// rounds of their own, so a long run kills every app and every sidecar.
 	var order []int
+	apps := map[int][]int{}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -87,8 +89,13 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 		if len(order) == 0 {
 			order = rng.Perm(len(kinds))
 		}
-		app := stack.Apps[rng.IntN(len(stack.Apps))]
-		what, do := kinds[order[0]](app)
+		kind := order[0]
+		if len(apps[kind]) == 0 {
+			apps[kind] = rng.Perm(len(stack.Apps))
+		}
+		app := stack.Apps[apps[kind][0]]
+		apps[kind] = apps[kind][1:]
+		what, do := kinds[kind](app)
 		order = order[1:]
 		began := time.Now()
 		fmt.Fprintf(log, "%6.1fs  %s\n", began.Sub(start).Seconds(), what)
@@ -96,6 +103,8 @@ func inject(ctx context.Context, s *stack.Stack, c *client, rng *rand.Rand, inte
 		waitCtx, cancel := context.WithTimeout(ctx, interval-time.Second)
 		if c.waitHealthy(waitCtx, interval) == nil {
 			f.recovered = time.Since(began)
+		} else if ctx.Err() != nil {
+			f.recovered = -1 // the run ended first; the final checks wait for health
 		}
 		cancel()
 		if n := len(faults); n > 0 {

@@ -84,7 +84,7 @@ type reservation struct {
 
 type call struct {
 	at     time.Time
-	failed bool
+	failed bool // the platform's failure (no answer, or 5xx); a 4xx refusal is an answer
 }
 
 func setUp(ctx context.Context, c *client, seed uint64) (*workload, error) {
@@ -172,7 +172,7 @@ func (w *workload) record(op string, a answer) {
 		outcome = "no answer"
 	}
 	w.outcomes[op+" "+outcome]++
-	w.calls = append(w.calls, call{at: time.Now(), failed: !a.ok()})
+	w.calls = append(w.calls, call{at: time.Now(), failed: lost(a)})
 	if why := a.unclean(); why != "" && len(w.unclean) < 50 {
 		w.unclean = append(w.unclean, op+": "+why)
 	}
@@ -241,7 +241,8 @@ func (w *workload) asUser(op func(context.Context, *rand.Rand, *user) answer) fu
 		}
 		defer u.Unlock()
 		if u.token == "" {
-			return w.login(ctx, rng, u)
+			w.record("login", w.login(ctx, rng, u))
+			return answer{err: errSkipped}
 		}
 		a := op(ctx, rng, u)
 		if a.status == http.StatusUnauthorized {
