@@ -74,6 +74,9 @@ type renderOptions struct {
 	// MTLSInConfig turns mTLS on in each Configuration, which is how the
 	// Dapr CLI decides to start a sidecar with --enable-mtls.
 	MTLSInConfig bool
+	// SamplingRate, when set, replaces each Configuration's tracing
+	// samplingRate (the committed files say "1").
+	SamplingRate string
 	// header, when set, heads each file written with comment lines naming
 	// its source (the committed Compose copies).
 	header func(src string) string
@@ -143,6 +146,11 @@ func render(root, outDir string, b Backing, o renderOptions) (rendered, error) {
 func overrideConfiguration(doc *yaml.Node, o renderOptions) error {
 	if o.MTLSInConfig {
 		if err := addMapping(lookup(doc, "spec"), "mtls", "enabled", "true"); err != nil {
+			return err
+		}
+	}
+	if tracing := lookup(doc, "spec", "tracing"); tracing != nil && o.SamplingRate != "" {
+		if err := setMapValue(tracing, "samplingRate", o.SamplingRate); err != nil {
 			return err
 		}
 	}

@@ -69,6 +69,20 @@ func TestRenderWithoutPrefixesKeepsTheCommittedNames(t *testing.T) {
 	assert.True(t, strings.Contains(string(raw), "value: appid"))
 }
 
+// A sampling rate below 1 reaches every sidecar's Configuration; unset, the
+// committed "1" stays.
+func TestRenderSetsTheSamplingRate(t *testing.T) {
+	for rate, want := range map[string]string{"0.1": `samplingRate: "0.1"`, "": `samplingRate: "1"`} {
+		res, err := render(repoRoot(t), t.TempDir(), BackingFromEnv(func(string) string { return "" }), renderOptions{NameResolution: "nr.db", SamplingRate: rate})
+		require.NoError(t, err)
+		for _, app := range Apps {
+			cfg, err := os.ReadFile(res.ConfigFile(app))
+			require.NoError(t, err)
+			assert.Contains(t, string(cfg), want, app)
+		}
+	}
+}
+
 func TestDSNField(t *testing.T) {
 	tests := []struct{ dsn, key, want string }{
 		{"host=a dbname=auth sslmode=disable", "dbname", "auth"},

@@ -92,6 +92,11 @@ type Options struct {
 	// every app and every sidecar exports its spans to, overriding the
 	// launcher's OTEL_* settings.
 	Traces string
+	// SamplingRate, when set, is the share of new traces sampled, by the
+	// apps' SDK (parent-based ratio) and by every sidecar (samplingRate,
+	// also parent-based); W3C context still travels on every request.
+	// Unset, the committed configuration's 1.
+	SamplingRate string
 	// CLI, when set, runs the apps and their sidecars through the Dapr CLI
 	// (`dapr run -f`) instead of one by one; Sentry must then be on
 	// CLISentryPort.
@@ -148,6 +153,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		DBPrefix:       o.DBPrefix,
 		NameResolution: filepath.Join(o.RunDir, "nameresolution.db"),
 		MTLSInConfig:   o.CLI != nil,
+		SamplingRate:   o.SamplingRate,
 	})
 	if err == nil {
 		err = EnsureDatabases(ctx, s.opts.Backing, res.Databases)
@@ -361,14 +367,19 @@ func (s *Stack) appEnv(app string, p Ports, n *node) []string {
 	return append(env, s.opts.ExtraEnv[app]...)
 }
 
-// tracesEnv points OpenTelemetry's exporters (the apps' SDK and daprd's)
-// at Options.Traces, flushing often so a test sees spans soon.
+// tracesEnv sets the apps' sampler (with SamplingRate) and points
+// OpenTelemetry's exporters (the apps' SDK and daprd's) at Options.Traces,
+// flushing often so a test sees spans soon.
 func (s *Stack) tracesEnv() []string {
-	if s.opts.Traces == "" {
-		return nil
+	var env []string
+	if s.opts.SamplingRate != "" {
+		env = append(env, "OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG="+s.opts.SamplingRate)
 	}
-	return []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + s.opts.Traces, "OTEL_EXPORTER_OTLP_INSECURE=true",
-		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_BSP_SCHEDULE_DELAY=200"}
+	if s.opts.Traces == "" {
+		return env
+	}
+	return append(env, "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+s.opts.Traces, "OTEL_EXPORTER_OTLP_INSECURE=true",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc", "OTEL_BSP_SCHEDULE_DELAY=200")
 }
 
 // baseEnv passes through what every child needs from the launcher's

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -58,6 +59,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
 	inFlight := fs.Int("max-in-flight", 0, "the gateway's UPSTREAM_MAX_IN_FLIGHT_PER_APP (0: its default)")
 	adaptive := fs.Bool("adaptive-limit", false, "the gateway's UPSTREAM_ADAPTIVE_LIMIT")
+	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +70,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		// lifted so the benchmark measures forwarding, not the limiter's
 		// 429s.
 		o.UseEcho("product")
+		o.SamplingRate = *sampling
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
 		o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_LIMIT=%t", *adaptive))
 		if *inFlight > 0 {
@@ -136,7 +139,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 			results = append(results, r)
 		}
 	}
-	return writeReport(*out, results, *lowRate, *rate, *duration, modes[2])
+	return writeReport(*out, results, *lowRate, *rate, *duration, modes[2], cmp.Or(*sampling, "1"))
 }
 
 func saveProfile(url, file string) {
@@ -196,9 +199,10 @@ func line(r result) string {
 		cpuPerRequest(r, "product daprd")+" / "+cpuPerRequest(r, "bare callee daprd"), cpuPerRequest(r, "product")+" / "+cpuPerRequest(r, "bare stub"))
 }
 
-func writeReport(file string, results []result, lowRate, rate int, d time.Duration, saturation string) error {
+func writeReport(file string, results []result, lowRate, rate int, d time.Duration, saturation, sampling string) error {
 	var b strings.Builder
 	reportHeader(&b, "Gateway benchmark", "make bench-gateway", "go run ./tools/bench gateway", d)
+	fmt.Fprintf(&b, "Traces sampled in our paths: %s (parent-based: the gateway decides, every sidecar follows; W3C context travels on every request).\n\n", sampling)
 	b.WriteString("Paths: `direct` calls the echo app on its port; `bare sidecars` through two daprd of the same binary with none of our configuration (no mTLS, tracing, resiliency, access control or API allow-list: the ceiling); `sidecars` through our two (the gateway's sidecar invoking the service's); `gateway` through the gateway and our two sidecars. CPU columns: our process / the bare pair's counterpart.\n\n")
 	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | calling daprd CPU µs/req (ours / bare) | called daprd CPU µs/req (ours / bare) | app CPU µs/req (ours / bare) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	byKey := map[string]vegeta.Metrics{}

@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	every := fs.Duration("fault-every", 6*time.Second, "time between faults")
 	workers := fs.Int("workers", 4, "concurrent clients")
 	out := fs.String("out", ".run/chaos.md", "report file")
+	logLevel := fs.String("log-level", "warn", "of every app and sidecar (info: the gateway logs every request)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o.LogLevel = "warn"
+	o.LogLevel = *logLevel
 	// Faults restart PostgreSQL and Redis: the stack's own, never the
 	// machine's.
 	o.PrivatePostgres = true
@@ -101,6 +102,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	start := time.Now()
+	w.began = start
 	runCtx, cancel := context.WithTimeout(ctx, *duration)
 	defer cancel()
 	var wg sync.WaitGroup

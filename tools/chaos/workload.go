@@ -32,6 +32,7 @@ type workload struct {
 	category string
 	skus     []string
 	seq      atomic.Int64
+	began    time.Time // when the workload began, to place what it saw beside the faults
 
 	mu           sync.Mutex
 	users        []*user
@@ -174,7 +175,7 @@ func (w *workload) record(op string, a answer) {
 	w.outcomes[op+" "+outcome]++
 	w.calls = append(w.calls, call{at: time.Now(), failed: lost(a)})
 	if why := a.unclean(); why != "" && len(w.unclean) < 50 {
-		w.unclean = append(w.unclean, op+": "+why)
+		w.unclean = append(w.unclean, fmt.Sprintf("%s at %.1f s: %s", op, time.Since(w.began).Seconds(), why))
 	}
 }
 
