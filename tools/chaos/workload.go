@@ -153,9 +153,7 @@ func (w *workload) work(ctx context.Context, rng *rand.Rand) {
 				if errors.Is(a.err, errSkipped) {
 					break
 				}
-				if ctx.Err() == nil || a.ok() {
-					w.record(op.name, a)
-				}
+				w.record(ctx, op.name, a)
 				if a.err != nil { // refused at once while the gateway is down: no busy loop
 					time.Sleep(50 * time.Millisecond)
 				}
@@ -165,7 +163,12 @@ func (w *workload) work(ctx context.Context, rng *rand.Rand) {
 	}
 }
 
-func (w *workload) record(op string, a answer) {
+// record counts one call's answer. A call the run's own end cut off says
+// nothing about the platform and is not counted.
+func (w *workload) record(ctx context.Context, op string, a answer) {
+	if ctx.Err() != nil && !a.ok() {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	outcome := fmt.Sprint(a.status)
@@ -242,7 +245,7 @@ func (w *workload) asUser(op func(context.Context, *rand.Rand, *user) answer) fu
 		}
 		defer u.Unlock()
 		if u.token == "" {
-			w.record("login", w.login(ctx, rng, u))
+			w.record(ctx, "login", w.login(ctx, rng, u))
 			return answer{err: errSkipped}
 		}
 		a := op(ctx, rng, u)
