@@ -192,12 +192,18 @@ func TestRevocations(t *testing.T) {
 	assert.Empty(t, l.users)
 }
 
-func TestVerifyRejectsRevokedTokens(t *testing.T) {
-	signer := testjwt.NewSigner("k1")
+// verifierOver is a verifier holding signer's key, over revs.
+func verifierOver(t *testing.T, signer *testjwt.Signer, revs *Revocations) *Verifier {
+	t.Helper()
 	keys := NewKeys(newSource(signer), time.Hour)
 	require.NoError(t, keys.Refresh(context.Background()))
+	return NewVerifier(keys, revs, testjwt.Issuer, testjwt.Audience, 0)
+}
+
+func TestVerifyRejectsRevokedTokens(t *testing.T) {
+	signer := testjwt.NewSigner("k1")
 	revs := NewRevocations()
-	v := NewVerifier(keys, revs, testjwt.Issuer, testjwt.Audience, 0)
+	v := verifierOver(t, signer, revs)
 	token := signer.Access("u1", "s1")
 	_, err := v.Verify(context.Background(), token)
 	require.NoError(t, err)
@@ -211,10 +217,8 @@ func TestVerifyRejectsRevokedTokens(t *testing.T) {
 // revocations in force: one revoked before it began must not slip through.
 func TestAReplicaCatchesUpBeforeAcceptingTokens(t *testing.T) {
 	signer := testjwt.NewSigner("k1")
-	keys := NewKeys(newSource(signer), time.Hour)
-	require.NoError(t, keys.Refresh(context.Background()))
 	revs := NewRevocationsToCatchUp()
-	v := NewVerifier(keys, revs, testjwt.Issuer, testjwt.Audience, 0)
+	v := verifierOver(t, signer, revs)
 	revoked, kept := signer.Access("u1", "s1"), signer.Access("u2", "s2")
 	_, err := v.Verify(context.Background(), kept)
 	require.ErrorIs(t, err, ErrNotReady)
