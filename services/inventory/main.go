@@ -26,6 +26,9 @@ const (
 	eventsPubsub  = "events"
 	productsTopic = "products"
 	stockTopic    = "stock"
+	// allotmentReturnInterval: how often unused allotted units of
+	// products without demand go back to their records.
+	allotmentReturnInterval = 250 * time.Millisecond
 )
 
 // Config is the inventory service's own environment (docs/configuration.md).
@@ -43,6 +46,16 @@ type Config struct {
 	StockCacheTTL time.Duration `env:"STOCK_CACHE_TTL" envDefault:"1s"`
 	// EventRelayInterval is how often pending stock events are published.
 	EventRelayInterval time.Duration `env:"STOCK_EVENT_POLL_INTERVAL" envDefault:"500ms"`
+	// AllotmentMax is the most units of a product in demand a replica
+	// takes ahead from its record (docs/inventory.md); 0 holds every
+	// reservation on the records.
+	AllotmentMax int64 `env:"ALLOTMENT_MAX" envDefault:"256"`
+	// AllotmentFromRate: reservations a second at a replica from which it
+	// takes allotments; below it every reservation is held on its record.
+	AllotmentFromRate int64 `env:"ALLOTMENT_FROM_RATE" envDefault:"500"`
+	// AllotmentLeaseTimeout: a replica's allotment not renewed for this
+	// long is taken back (its units given back) by the sweep.
+	AllotmentLeaseTimeout time.Duration `env:"ALLOTMENT_LEASE_TIMEOUT" envDefault:"10s"`
 }
 
 func main() {
@@ -67,14 +80,18 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 	if err := readModel.EnsureIndexes(ctx); err != nil {
 		return err
 	}
-	opts := app.Options{ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.SweepInterval}
+	opts := app.Options{ReservationTTL: cfg.ReservationTTL, SweepInterval: cfg.SweepInterval,
+		AllotMost: cfg.AllotmentMax, AllotFrom: cfg.AllotmentFromRate, LeaseTimeout: cfg.AllotmentLeaseTimeout}
 	if cfg.StockCacheTTL > 0 {
 		opts.Cache, opts.CacheTTL = store.NewCache(statestore.New(d.Sidecar, cacheStore)), cfg.StockCacheTTL
 		opts.CacheFailed = func(err error) { d.Log.Warn("stock cache passed by", "err", err) }
 	}
 	opts.Observer = observer(d)
 	st := store.New(statestore.New(d.Sidecar, stateStore), readModel)
-	inv := app.New(st, opts)
+	inv, err := app.New(st, opts)
+	if err != nil {
+		return err
+	}
 
 	// The writer outlives the service's context: requests still draining
 	// after SIGTERM need it. It stops once the server has drained.
@@ -87,6 +104,7 @@ func setup(ctx context.Context, r fiber.Router, d service.Deps) error {
 			inv.Sweep(ctx, d.Log)
 		}
 	}()
+	go inv.ReturnIdle(ctx, allotmentReturnInterval, func(err error) { d.Log.Warn("giving back idle allotments", "err", err) })
 	go inv.Relay(ctx, store.NewPublisher(d.Sidecar, eventsPubsub, stockTopic), cfg.EventRelayInterval, d.Log)
 
 	api.Routes(r, inv)
@@ -134,15 +152,19 @@ func observer(d service.Deps) app.Observer {
 		sweeps.WithLabelValues(result).Add(0)
 	}
 	swept.WithLabelValues().Add(0)
+	reclaimed := d.Metrics.Counter("inventory_allotment_reclaimed_units_total",
+		"Units the sweep gave back from allotments whose replica stopped renewing their lease (crashed or hung).")
+	reclaimed.WithLabelValues().Add(0)
 	for _, op := range []string{"reserve", "release", "deduct", "expire"} {
 		for _, outcome := range app.Outcomes {
 			operations.WithLabelValues(op, outcome).Add(0) // every series exists before its first count
 		}
 	}
 	return app.Observer{
-		Settled:  func(operation, outcome string) { operations.WithLabelValues(operation, outcome).Inc() },
-		Batched:  func(size int) { batches.WithLabelValues().Observe(float64(size)) },
-		Violated: func(string) { violations.WithLabelValues().Inc() },
+		Settled:   func(operation, outcome string) { operations.WithLabelValues(operation, outcome).Inc() },
+		Batched:   func(size int) { batches.WithLabelValues().Observe(float64(size)) },
+		Violated:  func(string) { violations.WithLabelValues().Inc() },
+		Reclaimed: func(units int64) { reclaimed.WithLabelValues().Add(float64(units)) },
 		Swept: func(due int, err error) {
 			result := "ok"
 			if err != nil {

@@ -353,7 +353,8 @@ func TestInventoryExpiry(t *testing.T) {
 // gateway against one hot product and many others, mixing every change,
 // then checks every invariant on every record and reservation.
 func TestInventoryNeverOversells(t *testing.T) {
-	_, admin, shopper := inventoryEnv(t, testenv.WithEnv("inventory", "RESERVATION_TTL=3s", "EXPIRATION_POLL_INTERVAL=300ms"))
+	// Allotments from 20 reservations a second: this load takes them.
+	_, admin, shopper := inventoryEnv(t, testenv.WithEnv("inventory", "RESERVATION_TTL=3s", "EXPIRATION_POLL_INTERVAL=300ms", "ALLOTMENT_FROM_RATE=20"))
 	const clients, products, initial = 1000, 100, 50
 	ids := []string{"HOT"}
 	for i := range products {
@@ -579,7 +580,9 @@ func TestInventoryFollowsCatalog(t *testing.T) {
 // acknowledged state, no order has two reservations (each applied once),
 // and every record balances against the reservations that exist.
 func TestInventorySurvivesCrashes(t *testing.T) {
-	env, admin, shopper := inventoryEnv(t)
+	// Allotments from 20 reservations a second (this load takes them); a
+	// killed replica's are taken back once their lease lapses.
+	env, admin, shopper := inventoryEnv(t, testenv.WithEnv("inventory", "ALLOTMENT_FROM_RATE=20", "ALLOTMENT_LEASE_TIMEOUT=2s"))
 	const clients, initial = 50, 100_000
 	products := []string{"HOT", "P1", "P2", "P3"}
 	for _, id := range products {
@@ -690,8 +693,36 @@ func TestInventorySurvivesCrashes(t *testing.T) {
 		}
 	}
 	assert.Empty(t, acknowledged, "every acknowledged reservation exists")
+	// Units allotted ahead go back within seconds: the live replica's once
+	// idle, the killed one's once its lease lapsed and the sweep took them.
+	records := func() map[string]stock {
+		out := map[string]stock{}
+		for _, id := range products {
+			out[id] = data[stock](t, admin.call(http.MethodGet, "/inventory/"+id, nil))
+		}
+		return out
+	}
+	settled := func(rs map[string]stock) bool {
+		for _, id := range products {
+			if rs[id].ReservedQuantity != reserved[id] {
+				return false
+			}
+		}
+		return true
+	}
+	began := time.Now()
+	rs := records()
+	for deadline := time.Now().Add(60 * time.Second); !settled(rs) && time.Now().Before(deadline); rs = records() {
+		for _, id := range products {
+			s := rs[id]
+			assert.Equal(t, int64(initial), s.AvailableQuantity+s.ReservedQuantity+s.CommittedQuantity, "%s: nothing made or lost", id)
+			assert.GreaterOrEqual(t, s.ReservedQuantity, reserved[id], "%s: the reservations' units stay held", id)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("allotted units back in %s", time.Since(began).Round(10*time.Millisecond))
 	for _, id := range products {
-		s := data[stock](t, admin.call(http.MethodGet, "/inventory/"+id, nil))
+		s := rs[id]
 		assert.Equal(t, reserved[id], s.ReservedQuantity, "%s: reserved is what the reservations hold", id)
 		assert.Equal(t, int64(initial), s.AvailableQuantity+s.ReservedQuantity+s.CommittedQuantity, "%s: nothing made or lost", id)
 	}

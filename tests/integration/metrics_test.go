@@ -62,7 +62,8 @@ func TestEveryAppExportsREDMetrics(t *testing.T) {
 		"auth":    {`auth_logins_total{outcome="ok"}`, "auth_hash_queue_length 0", `auth_throttle_locks_total{scope="address"} 0`},
 		"product": {"product_events_backlog_age_seconds", `product_cache_lookups_total{kind="product",result="miss"}`},
 		"inventory": {"inventory_books_violations_total 0", `inventory_operations_total{operation="reserve",outcome="not_found"} 1`,
-			`inventory_expiry_sweeps_total{result="failed"} 0`, "inventory_expiry_swept_total 0"},
+			`inventory_expiry_sweeps_total{result="failed"} 0`, "inventory_expiry_swept_total 0",
+			"inventory_allotment_reclaimed_units_total 0"},
 	}
 	a := do(t, env, call{method: http.MethodPost, path: "/api/v1/inventory/reserve", header: withJSON(bearer(admin.token)),
 		body: `{"orderId":"o-1","items":[{"productId":"` + id + `","quantity":1}]}`})

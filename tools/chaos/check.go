@@ -58,7 +58,23 @@ func (w *workload) check(ctx context.Context, gateways []string) []string {
 			v = append(v, fmt.Sprintf("acknowledged variant %s of product %s is gone", x.sku, x.product))
 		}
 	}
-	return append(v, w.checkStock(ctx)...)
+	return append(v, w.checkStockSettled(ctx)...)
+}
+
+// checkStockSettled is checkStock once the units replicas allotted ahead
+// have gone back: a live replica's within seconds of idling, a killed
+// one's once its lease lapsed (ALLOTMENT_LEASE_TIMEOUT) and a sweep took
+// them; until then a record's reserved count includes them. A generous
+// deadline, then what is still wrong is a violation.
+func (w *workload) checkStockSettled(ctx context.Context) []string {
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		v := w.checkStock(ctx)
+		if len(v) == 0 || time.Now().After(deadline) || ctx.Err() != nil {
+			return v
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // checkAccounts checks what users were told: each can log in, each

@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o.PrivatePostgres = true
 	o.AddEnv("auth", "AUTH_ADMIN_EMAIL="+adminEmail, "AUTH_ADMIN_PASSWORD="+adminPassword)
 	o.AddEnv("gateway", "RATE_LIMIT_RPS=100000", "RATE_LIMIT_BURST=100000", "AUTH_RATE_LIMIT_RPS=100000", "AUTH_RATE_LIMIT_BURST=100000")
-	o.AddEnv("inventory", "RESERVATION_TTL=20s")
+	o.AddEnv("inventory", "RESERVATION_TTL=20s", "ALLOTMENT_LEASE_TIMEOUT=3s", "ALLOTMENT_FROM_RATE=20")
 	s, err := stack.Start(ctx, o)
 	if err != nil {
 		return err

@@ -48,10 +48,16 @@ var plainName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 // app id). Written into the SQL rather than bound, so that PostgreSQL can
 // match it to partial indexes with the same predicate.
 func (d *DB) KeysOf(kind string) string {
+	return strings.TrimSuffix(d.KeyPrefix(kind), "'") + "%'"
+}
+
+// KeyPrefix is what every key of one kind starts with, as an SQL literal
+// ("'user||profile:'"), to join a record to the one an id in it names.
+func (d *DB) KeyPrefix(kind string) string {
 	if !plainName.MatchString(kind) {
 		panic("readmodel: key kind " + kind) // programming error: kinds are constants
 	}
-	return "'" + d.appID + "||" + kind + ":%'"
+	return "'" + d.appID + "||" + kind + ":'"
 }
 
 // EnsureIndexes runs each CREATE INDEX IF NOT EXISTS (or other idempotent
@@ -92,7 +98,10 @@ func createdConcurrently(err error) bool {
 // order is time order: what a document stores beside a time for an SQL
 // index to sort by (Go's JSON times drop trailing zeros, and ".5Z" would
 // sort after ".51Z").
-func SortableTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000Z") }
+func SortableTime(t time.Time) string { return t.UTC().Format(SortableLayout) }
+
+// SortableLayout is SortableTime's layout, to parse what it wrote.
+const SortableLayout = "2006-01-02T15:04:05.000000Z"
 
 // LikePrefix is a LIKE pattern matching strings that start with prefix, its
 // own % _ and \ taken literally.

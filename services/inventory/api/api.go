@@ -82,6 +82,7 @@ func stockView(s domain.Stock, who app.Caller) any {
 			Available int64  `json:"availableQuantity"`
 		}{s.ProductID, s.Available}
 	}
+	s.Allotted = nil // which replica holds which units is the service's own business
 	return s
 }
 
@@ -128,7 +129,7 @@ func (h handlers) init(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err)
 	}
-	return ok(c, http.StatusOK, "inventory initialized", s)
+	return ok(c, http.StatusOK, "inventory initialized", stockView(s, who))
 }
 
 func (h handlers) addStock(c fiber.Ctx, who app.Caller) error {
@@ -140,7 +141,7 @@ func (h handlers) addStock(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err)
 	}
-	return ok(c, http.StatusOK, "stock added", s)
+	return ok(c, http.StatusOK, "stock added", stockView(s, who))
 }
 
 func (h handlers) adjust(c fiber.Ctx, who app.Caller) error {
@@ -155,7 +156,7 @@ func (h handlers) adjust(c fiber.Ctx, who app.Caller) error {
 	if err != nil {
 		return answer(err)
 	}
-	return ok(c, http.StatusOK, "stock adjusted", s)
+	return ok(c, http.StatusOK, "stock adjusted", stockView(s, who))
 }
 
 type reserveRequest struct {

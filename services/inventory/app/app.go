@@ -57,6 +57,12 @@ type Store interface {
 	// first; DeleteEvent removes one once it is.
 	PendingEvents(ctx context.Context, limit int) ([]StockEvent, error)
 	DeleteEvent(ctx context.Context, id string) error
+	// StaleAllotments are the records holding units for an allotment
+	// whose lease was revoked, is missing, or was renewed before
+	// renewedBefore; AllotmentHolds the units each allotment's open
+	// reservations hold, by replica and product (reclaim.go).
+	StaleAllotments(ctx context.Context, renewedBefore time.Time) ([]StaleAllotment, error)
+	AllotmentHolds(ctx context.Context, replicas []string) (map[string]map[string]int64, error)
 }
 
 // Options are the inventory's settings.
@@ -72,6 +78,14 @@ type Options struct {
 	CacheFailed func(error)
 	// Observer hears what the writes do, for metrics.
 	Observer Observer
+	// AllotMost is the most units of a product a replica takes ahead of
+	// demand (allotment.go); 0 holds every reservation on the records.
+	// AllotFrom is the rate (reservations a second at the replica) from
+	// which it does.
+	AllotMost, AllotFrom int64
+	// LeaseTimeout: an allotment whose lease was not renewed for this
+	// long is taken back by the sweep (reclaim.go).
+	LeaseTimeout time.Duration
 }
 
 // Observer hears what the inventory's writes do, for metrics; any func
@@ -91,20 +105,30 @@ type Observer struct {
 	// end is Settled as expire), or failed with err (the next sweep tries
 	// again).
 	Swept func(due int, err error)
+	// Reclaimed: the sweep gave back units a lost allotment held unused.
+	Reclaimed func(units int64)
 }
 
 // Inventory is the use cases.
 type Inventory struct {
 	store  Store
 	ledger *Ledger
+	allot  *allotments
 	clock  func() time.Time
 	opts   Options
 }
 
 // New returns the inventory over store; Run must be running for writes.
-func New(store Store, opts Options) *Inventory {
+func New(store Store, opts Options) (*Inventory, error) {
 	clock := func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-	return &Inventory{store: store, ledger: newLedger(store, clock, opts.Observer), clock: clock, opts: opts}
+	if opts.AllotMost > 0 && opts.LeaseTimeout <= 0 {
+		return nil, errors.New("inventory: allotments need a lease timeout, or a lost one is never taken back")
+	}
+	allot, err := newAllotments(opts.AllotMost, opts.AllotFrom)
+	if err != nil {
+		return nil, err
+	}
+	return &Inventory{store: store, ledger: newLedger(store, clock, opts.Observer, allot), allot: allot, clock: clock, opts: opts}, nil
 }
 
 // Run is the writer; it returns when ctx ends.
@@ -221,26 +245,86 @@ func (inv *Inventory) Reserve(ctx context.Context, c Caller, key, orderID string
 	for i, it := range items {
 		products[i] = it.ProductID
 	}
-	return inv.settled("reserve")(outcome(inv.ledger.do(ctx, receipt.keys(Keys{Stocks: products}), receipt.once(func(w *Work) (domain.Reservation, error) {
-		id, err := w.nextReservationID()
-		if err != nil {
-			return domain.Reservation{}, err
+	lane, from, done := inv.allot.route(items, inv.clock())
+	defer done()
+	for {
+		keys := Keys{Stocks: products, Lane: lane}
+		if from == fromAllotment {
+			keys.Stocks = nil
 		}
-		res := domain.NewReservation(id, orderID, c.UserID, items, w.Now(), inv.opts.ReservationTTL)
+		o, err := outcome(inv.ledger.do(ctx, receipt.keys(keys), receipt.once(func(w *Work) (domain.Reservation, error) {
+			return inv.reserveIn(w, from, orderID, c.UserID, items)
+		})))
+		if from == fromAllotment && errors.Is(err, domain.ErrAllotmentShort) {
+			from = topUp // another batch used the units in hand first
+			continue
+		}
+		if err == nil && !o.Replayed {
+			inv.allot.reserved(items, inv.clock())
+		}
+		return inv.settled("reserve")(o, err)
+	}
+}
+
+// reserveIn makes a reservation in w, its units held on the records or
+// served from this replica's allotment.
+func (inv *Inventory) reserveIn(w *Work, from serve, orderID, owner string, items []domain.Item) (domain.Reservation, error) {
+	id, err := w.nextReservationID()
+	if err != nil {
+		return domain.Reservation{}, err
+	}
+	res := domain.NewReservation(id, orderID, owner, items, w.Now(), inv.opts.ReservationTTL)
+	var short []string
+	if from == fromRecords {
 		stocks, ok := w.stocksOf(res.Items)
 		if !ok {
 			return domain.Reservation{}, ErrStockNotFound
 		}
-		if short, err := res.Hold(stocks, w.Now()); err != nil {
-			if short != nil {
-				return domain.Reservation{}, &ShortError{ProductIDs: short}
-			}
-			return domain.Reservation{}, err
+		if short, err = res.Hold(stocks, w.Now()); err == nil {
+			w.touch(res.Items)
 		}
-		w.touch(res.Items)
-		w.add(res)
-		return res, nil
-	}))))
+	} else {
+		short, err = inv.holdFromAllotment(w, &res)
+	}
+	if err != nil {
+		if short != nil {
+			return domain.Reservation{}, &ShortError{ProductIDs: short}
+		}
+		return domain.Reservation{}, err
+	}
+	w.add(res)
+	return res, nil
+}
+
+// holdFromAllotment serves res from the allotment, taking more units from
+// the records the batch read where it lacks them.
+func (inv *Inventory) holdFromAllotment(w *Work, res *domain.Reservation) ([]string, error) {
+	stocks := map[string]*domain.Stock{}
+	var read []string
+	for _, it := range res.Items {
+		if s := w.Stocks[it.ProductID]; s != nil {
+			if !s.Found {
+				return nil, ErrStockNotFound
+			}
+			stocks[it.ProductID] = &s.Value
+			read = append(read, it.ProductID)
+		}
+	}
+	before := make(map[string]int64, len(read))
+	for _, p := range read {
+		before[p] = stocks[p].Allotted[w.allot.Replica]
+	}
+	short, err := res.HoldFrom(w.allot, stocks, inv.allot.extra(read, w.Now()), w.Now())
+	if err != nil {
+		return short, err
+	}
+	for _, p := range read {
+		if stocks[p].Allotted[w.allot.Replica] != before[p] {
+			w.Stocks[p].Changed = true
+		}
+	}
+	w.allotChanged, w.checked = true, append(w.checked, read...)
+	return nil, nil
 }
 
 // settled tells the observer how operation ended, and passes its result on.

@@ -31,9 +31,12 @@ const maxBatch = 256
 const maxCommitAttempts = 5
 
 // Keys name the records a command reads, by id: stocks by product id,
-// reservation pages by page id (pages.go).
+// reservation pages by page id (pages.go), leases by replica id; and
+// the lane of this replica's allotments it uses (allotment.go; 0: none),
+// whose lease it reads.
 type Keys struct {
-	Stocks, Pages, Receipts []string
+	Stocks, Pages, Receipts, Leases []string
+	Lane                            int
 }
 
 // records names every record of k, each with its kind (ids of different
@@ -49,6 +52,12 @@ func (k Keys) records() []string {
 	for _, id := range k.Receipts {
 		out = append(out, "receipt:"+id)
 	}
+	for _, id := range k.Leases {
+		out = append(out, "lease:"+id)
+	}
+	if k.Lane > 0 {
+		out = append(out, fmt.Sprint("allotment:", k.Lane))
+	}
 	return out
 }
 
@@ -57,7 +66,15 @@ type Work struct {
 	Stocks   map[string]*Versioned[domain.Stock]
 	Pages    map[string]*Versioned[Page]
 	Receipts map[string]*Versioned[Receipt]
+	Leases   map[string]*Versioned[Lease]
 	now      time.Time
+	// allot is this replica's allotment, for commands that named it;
+	// allotChanged says the batch changed it (so it writes the lease),
+	// checked the products whose records were read with it.
+	allot        *domain.Allotment
+	lane         int
+	allotChanged bool
+	checked      []string
 	// open is the page the batch's new reservations go to, taken the
 	// places used in it.
 	open  *Versioned[Page]
@@ -79,6 +96,7 @@ type Batch struct {
 	Stocks   []*Versioned[domain.Stock]
 	Pages    []*Versioned[Page]
 	Receipts []*Versioned[Receipt]
+	Leases   []*Versioned[Lease]
 	Events   []StockEvent // new, so written only if absent
 }
 
@@ -103,10 +121,11 @@ type Ledger struct {
 	clock    func() time.Time
 	commands chan *command
 	observer Observer
+	allot    *allotments
 }
 
-func newLedger(store Store, clock func() time.Time, observer Observer) *Ledger {
-	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch), observer: observer}
+func newLedger(store Store, clock func() time.Time, observer Observer, allot *allotments) *Ledger {
+	return &Ledger{store: store, clock: clock, commands: make(chan *command, 4*maxBatch), observer: observer, allot: allot}
 }
 
 // ErrBooksBroken refuses a batch that would write a stock record with a
@@ -201,8 +220,9 @@ const maxRecords = 32
 // before them, up to maxBatch commands and maxRecords records.
 func gather(waiting []*command, busy map[string]bool) (batch, rest []*command) {
 	named, blocked := map[string]bool{}, map[string]bool{}
+	lane := 0
 	for _, c := range waiting {
-		fresh, clash := 0, false
+		fresh, clash := 0, c.keys.Lane > 0 && lane > 0 && c.keys.Lane != lane
 		for _, r := range c.records {
 			clash = clash || busy[r] || blocked[r]
 			if !named[r] {
@@ -217,6 +237,7 @@ func gather(waiting []*command, busy map[string]bool) (batch, rest []*command) {
 			continue
 		}
 		batch = append(batch, c)
+		lane = max(lane, c.keys.Lane)
 		for _, r := range c.records {
 			named[r] = true
 		}
@@ -276,21 +297,44 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 		all.Stocks = append(all.Stocks, c.keys.Stocks...)
 		all.Pages = append(all.Pages, c.keys.Pages...)
 		all.Receipts = append(all.Receipts, c.keys.Receipts...)
+		all.Leases = append(all.Leases, c.keys.Leases...)
+		all.Lane = max(all.Lane, c.keys.Lane) // one lane a batch (gather)
 	}
-	all = Keys{Stocks: unique(all.Stocks), Pages: unique(all.Pages), Receipts: unique(all.Receipts)}
+	var held domain.Allotment
+	if all.Lane > 0 {
+		held = l.allot.lanes[all.Lane-1].snapshot()
+		all.Leases = append(all.Leases, held.Replica)
+	}
+	all = Keys{Stocks: unique(all.Stocks), Pages: unique(all.Pages), Receipts: unique(all.Receipts), Leases: unique(all.Leases), Lane: all.Lane}
 	w, err := l.store.Load(ctx, all)
 	if err != nil {
 		return nil, fmt.Errorf("ledger load: %w", err)
 	}
 	w.now = l.clock()
+	if held.Replica != "" {
+		lease := w.Leases[held.Replica]
+		if lease.Value.Revoked || (!lease.Found && len(held.Units) > 0) {
+			// Another replica took the allotment back: start over.
+			if err := l.allot.lanes[all.Lane-1].lost(); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: allotment %s was revoked", ErrConflict, held.Replica)
+		}
+		w.allot, w.lane = &held, all.Lane
+	}
 	wasLow := lowAtLoad(w)
 	results := make([]result, len(batch))
 	for i, c := range batch {
 		v, err := c.apply(w)
 		results[i] = result{value: v, err: err}
 	}
+	if w.allotChanged {
+		lease := w.Leases[held.Replica]
+		lease.Value, lease.Changed = Lease{Replica: held.Replica, RenewedAt: w.now}, true
+	}
 	changed := w.changed()
-	if len(changed.Stocks)+len(changed.Pages)+len(changed.Receipts) == 0 {
+	if len(changed.Stocks)+len(changed.Pages)+len(changed.Receipts)+len(changed.Leases) == 0 {
+		l.keep(w, held)
 		return results, nil
 	}
 	for _, st := range changed.Stocks {
@@ -305,12 +349,28 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 		return nil, err
 	}
 	if err := l.store.Commit(ctx, changed); err != nil {
+		if held.Replica != "" && !errors.Is(err, ErrConflict) {
+			// The transaction may have been written all the same (its
+			// answer lost), so what the lane holds is no longer known:
+			// it starts over, and the sweep takes back what the old
+			// allotment holds unused, read from the store, once its
+			// lease lapses.
+			err = errors.Join(err, l.allot.lanes[all.Lane-1].lost())
+		}
 		return nil, fmt.Errorf("ledger commit: %w", err)
 	}
+	l.keep(w, held)
 	if l.observer.Batched != nil {
 		l.observer.Batched(len(batch))
 	}
 	return results, nil
+}
+
+// keep adopts what a written batch made of the allotment.
+func (l *Ledger) keep(w *Work, held domain.Allotment) {
+	if w.allot != nil {
+		l.allot.lanes[w.lane-1].adopt(held, w.checked, w.now)
+	}
 }
 
 // Now is the batch's time: every change in it happens at one instant.
@@ -357,6 +417,11 @@ func (w *Work) changed() Batch {
 	for _, r := range w.Receipts {
 		if r.Changed {
 			b.Receipts = append(b.Receipts, r)
+		}
+	}
+	for _, r := range w.Leases {
+		if r.Changed {
+			b.Leases = append(b.Leases, r)
 		}
 	}
 	return b

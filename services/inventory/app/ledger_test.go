@@ -66,7 +66,8 @@ func TestBatchesOfOtherRecordsRunSideBySide(t *testing.T) {
 			})
 		}
 	}
-	inv := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go inv.Run(ctx)

@@ -17,7 +17,8 @@ import (
 func TestABatchsReservationsSharePages(t *testing.T) {
 	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 1000, 0, time.Now())},
 		pages: map[string]Page{}, receipts: map[string]Receipt{}}
-	inv := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 

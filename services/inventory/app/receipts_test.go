@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -21,17 +22,27 @@ type memStore struct {
 	stocks   map[string]domain.Stock
 	pages    map[string]Page
 	receipts map[string]Receipt
+	leases   map[string]Lease
 	// committing, when set, hears of each batch before it is written.
 	committing func(Batch)
+	// loseAnswer, when set, says which written batches answer with an
+	// error all the same (as when a sidecar dies after its commit).
+	loseAnswer func(Batch) bool
 }
 
 func (m *memStore) Load(_ context.Context, k Keys) (*Work, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	w := &Work{Stocks: map[string]*Versioned[domain.Stock]{}, Pages: map[string]*Versioned[Page]{}, Receipts: map[string]*Versioned[Receipt]{}}
+	w := &Work{Stocks: map[string]*Versioned[domain.Stock]{}, Pages: map[string]*Versioned[Page]{}, Receipts: map[string]*Versioned[Receipt]{},
+		Leases: map[string]*Versioned[Lease]{}}
 	for _, id := range k.Stocks {
 		s, ok := m.stocks[id]
+		s.Allotted = maps.Clone(s.Allotted) // as a store's read: the batch's own copy
 		w.Stocks[id] = &Versioned[domain.Stock]{Value: s, Found: ok}
+	}
+	for _, id := range k.Leases {
+		l, ok := m.leases[id]
+		w.Leases[id] = &Versioned[Lease]{Value: l, Found: ok}
 	}
 	for _, id := range k.Pages {
 		p, ok := m.pages[id]
@@ -60,6 +71,15 @@ func (m *memStore) Commit(_ context.Context, b Batch) error {
 	for _, r := range b.Receipts {
 		m.receipts[r.Value.ID] = r.Value
 	}
+	for _, l := range b.Leases {
+		if m.leases == nil {
+			m.leases = map[string]Lease{}
+		}
+		m.leases[l.Value.Replica] = l.Value
+	}
+	if m.loseAnswer != nil && m.loseAnswer(b) {
+		return errors.New("connection reset after the commit")
+	}
 	return nil
 }
 
@@ -75,12 +95,50 @@ func (m *memStore) PendingEvents(context.Context, int) ([]StockEvent, error) { r
 
 func (m *memStore) DeleteEvent(context.Context, string) error { return nil }
 
+// StaleAllotments: every allotment a record holds units for whose lease
+// is revoked, missing, or older than renewedBefore.
+func (m *memStore) StaleAllotments(_ context.Context, renewedBefore time.Time) ([]StaleAllotment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []StaleAllotment
+	for _, s := range m.stocks {
+		for r, n := range s.Allotted {
+			if l, ok := m.leases[r]; !ok || l.Revoked || l.RenewedAt.Before(renewedBefore) {
+				out = append(out, StaleAllotment{Replica: r, ProductID: s.ProductID, Units: n, Revoked: l.Revoked})
+			}
+		}
+	}
+	return out, nil
+}
+
+// AllotmentHolds sums the open reservations of each allotment.
+func (m *memStore) AllotmentHolds(_ context.Context, replicas []string) (map[string]map[string]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	holds := map[string]map[string]int64{}
+	for _, p := range m.pages {
+		for _, r := range p.Reservations {
+			if r.Status != domain.Reserved || !slices.Contains(replicas, r.Allotment) {
+				continue
+			}
+			if holds[r.Allotment] == nil {
+				holds[r.Allotment] = map[string]int64{}
+			}
+			for _, it := range r.Items {
+				holds[r.Allotment][it.ProductID] += it.Quantity
+			}
+		}
+	}
+	return holds, nil
+}
+
 // Two sends of one key in one batch: the second finds the receipt the
 // first left in the batch's work, before anything is written.
 func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {
 	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10, 0, time.Now())},
 		pages: map[string]Page{}, receipts: map[string]Receipt{}}
-	inv := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -107,7 +165,7 @@ func TestOneKeyInOneBatchIsAppliedOnce(t *testing.T) {
 	}
 	assert.Equal(t, int64(2), store.stocks["P"].Reserved)
 
-	_, err := inv.Reserve(ctx, Caller{UserID: "u1"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 3}})
+	_, err = inv.Reserve(ctx, Caller{UserID: "u1"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 3}})
 	assert.ErrorIs(t, err, ErrKeyReused)
 	o, err := inv.Reserve(ctx, Caller{UserID: "u2"}, "key", "order-1", []domain.Item{{ProductID: "P", Quantity: 2}})
 	require.NoError(t, err)

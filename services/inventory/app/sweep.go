@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -15,8 +16,18 @@ const sweepLimit = 500
 // replica ran is found by the first sweep after a start, and two replicas
 // sweeping one reservation cannot both end it (the second finds it ended,
 // or loses the write and then finds it ended).
+//
+// Each pass also takes back what lost allotments hold unused
+// (reclaim.go), after the expiries: an expiry of a reservation from an
+// allotment is one less it holds.
 func (inv *Inventory) Sweep(ctx context.Context, log *slog.Logger) {
-	every(ctx, inv.opts.SweepInterval, inv.sweepOnce, func(err error) { log.Warn("reservation sweep", "error", err) })
+	every(ctx, inv.opts.SweepInterval, func(ctx context.Context) error {
+		err := inv.sweepOnce(ctx)
+		if inv.opts.LeaseTimeout > 0 {
+			err = errors.Join(err, inv.reclaimOnce(ctx))
+		}
+		return err
+	}, func(err error) { log.Warn("reservation sweep", "error", err) })
 }
 
 // every runs pass each interval until ctx ends; a failed pass is reported

@@ -33,10 +33,13 @@ type Item struct {
 // Reservation holds units of one or more products for an order, all or
 // none, until it is released, deducted or expires.
 type Reservation struct {
-	ID        string    `json:"reservationId"`
-	OrderID   string    `json:"orderId"`
-	Owner     string    `json:"owner"` // the user who reserved
-	Items     []Item    `json:"items"`
+	ID      string `json:"reservationId"`
+	OrderID string `json:"orderId"`
+	Owner   string `json:"owner"` // the user who reserved
+	Items   []Item `json:"items"`
+	// Allotment names the replica whose allotment the units came from
+	// (none: they were held from the records directly).
+	Allotment string    `json:"allotment,omitempty"`
 	Status    Status    `json:"status"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	CreatedAt time.Time `json:"createdAt"`
@@ -135,13 +138,18 @@ func (r *Reservation) settle(to Status, stocks map[string]*Stock, now time.Time,
 		return err
 	}
 	for _, it := range r.Items {
-		if stocks[it.ProductID].Reserved < it.Quantity {
+		s := stocks[it.ProductID]
+		if s.Reserved < it.Quantity || (r.Allotment != "" && s.Allotted[r.Allotment] < it.Quantity) {
 			return ErrInvalidStockState
 		}
 	}
 	for _, it := range r.Items {
-		if err := move(stocks[it.ProductID], it.Quantity, now); err != nil {
+		s := stocks[it.ProductID]
+		if err := move(s, it.Quantity, now); err != nil {
 			return err // cannot happen: checked above
+		}
+		if r.Allotment != "" {
+			s.unallotted(r.Allotment, it.Quantity)
 		}
 	}
 	r.Status, r.UpdatedAt = to, now

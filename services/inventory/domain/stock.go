@@ -38,6 +38,10 @@ type Stock struct {
 	Reserved          int64  `json:"reservedQuantity"`
 	Committed         int64  `json:"committedQuantity"`
 	LowStockThreshold int64  `json:"lowStockThreshold"`
+	// Allotted is the part of Reserved that replicas took ahead of demand
+	// (allotment.go), by replica: units a replica has not handed out yet,
+	// and those its open reservations hold.
+	Allotted map[string]int64 `json:"allotted,omitempty"`
 	// Retired: the catalog deleted the product. Nothing more is reserved
 	// or received; what is held can still be released or deducted.
 	Retired   bool      `json:"retired,omitempty"`
@@ -102,6 +106,40 @@ func (s *Stock) Hold(q int64, now time.Time) error {
 	s.Reserved += q
 	s.UpdatedAt = now
 	return nil
+}
+
+// Allot moves q units from available to reserved, held by replica's
+// allotment.
+func (s *Stock) Allot(replica string, q int64, now time.Time) error {
+	if err := s.Hold(q, now); err != nil {
+		return err
+	}
+	if s.Allotted == nil {
+		s.Allotted = map[string]int64{}
+	}
+	s.Allotted[replica] += q
+	return nil
+}
+
+// Unallot moves q units of replica's allotment back to available: units
+// it gives back unused, or those a reservation from it held.
+func (s *Stock) Unallot(replica string, q int64, now time.Time) error {
+	if s.Allotted[replica] < q {
+		return ErrInvalidStockState
+	}
+	if err := s.Unhold(q, now); err != nil {
+		return err
+	}
+	s.unallotted(replica, q)
+	return nil
+}
+
+// unallotted takes q units out of replica's allotment (they were
+// unheld or committed).
+func (s *Stock) unallotted(replica string, q int64) {
+	if s.Allotted[replica] -= q; s.Allotted[replica] == 0 {
+		delete(s.Allotted, replica)
+	}
 }
 
 // Unhold moves q reserved units back to available (a release or expiry).

@@ -29,6 +29,8 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 			` ((value->>'due'), key) WHERE key LIKE `+m.db.KeysOf("page")+` AND value->>'due' IS NOT NULL`,
 		// The relay's query every half second: only the few pending events.
 		`CREATE INDEX IF NOT EXISTS state_pending_events ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("event"),
+		// The records some allotment holds units of, for the sweep's reclaim.
+		`CREATE INDEX IF NOT EXISTS state_stock_allotted ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("stock")+` AND value ? 'allotted'`,
 		// Reservations stored before pages are read by this once, then gone.
 		`DROP INDEX IF EXISTS state_reservation_by_order`,
 		`DROP INDEX IF EXISTS state_reservation_due`)
@@ -77,4 +79,44 @@ func (m *ReadModel) DueReservations(ctx context.Context, now time.Time, limit in
 		return nil, fmt.Errorf("due reservations: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// StaleAllotments are the records holding units for an allotment whose
+// lease was revoked, is missing, or was last renewed before renewedBefore.
+func (m *ReadModel) StaleAllotments(ctx context.Context, renewedBefore time.Time) ([]app.StaleAllotment, error) {
+	rows, err := m.db.Query(ctx, `SELECT a.replica, s.value->>'productId', a.units::bigint, coalesce(l.value->>'revoked' = 'true', false)
+		FROM `+readmodel.Table+` s CROSS JOIN LATERAL jsonb_each_text(s.value->'allotted') AS a(replica, units)
+		LEFT JOIN `+readmodel.Table+` l ON l.key = `+m.db.KeyPrefix("lease")+` || a.replica
+		WHERE s.key LIKE `+m.db.KeysOf("stock")+` AND s.value ? 'allotted'
+		AND (l.key IS NULL OR l.value->>'revoked' = 'true' OR l.value->>'renewedAt' < $1)`, readmodel.SortableTime(renewedBefore))
+	if err != nil {
+		return nil, fmt.Errorf("stale allotments: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[app.StaleAllotment])
+}
+
+// AllotmentHolds are the units open reservations served from each
+// replica's allotment hold, by replica and product.
+func (m *ReadModel) AllotmentHolds(ctx context.Context, replicas []string) (map[string]map[string]int64, error) {
+	rows, err := m.db.Query(ctx, `SELECT r->>'allotment', i->>'productId', sum((i->>'quantity')::bigint)
+		FROM `+readmodel.Table+` p, jsonb_array_elements(p.value->'reservations') AS e(r), jsonb_array_elements(r->'items') AS x(i)
+		WHERE p.key LIKE `+m.db.KeysOf("page")+` AND p.value->>'due' IS NOT NULL
+		AND r->>'status' = 'RESERVED' AND r->>'allotment' = ANY($1) GROUP BY 1, 2`, replicas)
+	if err != nil {
+		return nil, fmt.Errorf("allotment holds: %w", err)
+	}
+	holds := map[string]map[string]int64{}
+	var replica, product string
+	var units int64
+	_, err = pgx.ForEachRow(rows, []any{&replica, &product, &units}, func() error {
+		if holds[replica] == nil {
+			holds[replica] = map[string]int64{}
+		}
+		holds[replica][product] = units
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("allotment holds: %w", err)
+	}
+	return holds, nil
 }

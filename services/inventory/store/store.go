@@ -66,10 +66,19 @@ func stockKey(productID string) string { return "stock:" + productID }
 func pageKey(id string) string         { return "page:" + id }
 func receiptKey(id string) string      { return "receipt:" + id }
 func eventKey(id string) string        { return "event:" + id }
+func leaseKey(id string) string        { return "lease:" + id }
+
+// leaseDocument is a lease as stored: its renewal as fixed-width text,
+// which the sweep compares in SQL (StaleAllotments).
+type leaseDocument struct {
+	Replica   string `json:"replica"`
+	RenewedAt string `json:"renewedAt"`
+	Revoked   bool   `json:"revoked,omitempty"`
+}
 
 // Load reads every record named in one bulk get.
 func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
-	keys := make([]string, 0, len(k.Stocks)+len(k.Pages)+len(k.Receipts))
+	keys := make([]string, 0, len(k.Stocks)+len(k.Pages)+len(k.Receipts)+len(k.Leases))
 	for _, id := range k.Stocks {
 		keys = append(keys, stockKey(id))
 	}
@@ -79,8 +88,11 @@ func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
 	for _, id := range k.Receipts {
 		keys = append(keys, receiptKey(id))
 	}
+	for _, id := range k.Leases {
+		keys = append(keys, leaseKey(id))
+	}
 	w := &app.Work{Stocks: map[string]*app.Versioned[domain.Stock]{}, Pages: map[string]*app.Versioned[app.Page]{},
-		Receipts: map[string]*app.Versioned[app.Receipt]{}}
+		Receipts: map[string]*app.Versioned[app.Receipt]{}, Leases: map[string]*app.Versioned[app.Lease]{}}
 	if len(keys) == 0 {
 		return w, nil
 	}
@@ -114,6 +126,21 @@ func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
 		}
 		w.Receipts[id], items = v, items[1:]
 	}
+	for _, id := range k.Leases {
+		doc := &app.Versioned[leaseDocument]{}
+		if err := decode(items[0], doc); err != nil {
+			return nil, err
+		}
+		lease := app.Lease{Replica: id, Revoked: doc.Value.Revoked}
+		if doc.Found {
+			at, err := time.Parse(readmodel.SortableLayout, doc.Value.RenewedAt)
+			if err != nil {
+				return nil, fmt.Errorf("decode lease %s: %w", id, err)
+			}
+			lease.RenewedAt = at
+		}
+		w.Leases[id], items = &app.Versioned[app.Lease]{Value: lease, ETag: doc.ETag, Found: doc.Found}, items[1:]
+	}
 	return w, nil
 }
 
@@ -131,7 +158,7 @@ func decode[T any](it statestore.Item, v *app.Versioned[T]) error {
 // Commit writes b in one transaction: each record at its ETag, new ones
 // only if absent; receipts expire after app.ReceiptTTL.
 func (s *Store) Commit(ctx context.Context, b app.Batch) error {
-	ops := make([]statestore.Op, 0, len(b.Stocks)+len(b.Pages)+len(b.Receipts)+len(b.Events))
+	ops := make([]statestore.Op, 0, len(b.Stocks)+len(b.Pages)+len(b.Receipts)+len(b.Leases)+len(b.Events))
 	for _, v := range b.Stocks {
 		ops = append(ops, statestore.Op{Key: stockKey(v.Value.ProductID), Value: v.Value, ETag: v.ETag, Create: !v.Found || v.ETag == ""})
 	}
@@ -140,6 +167,10 @@ func (s *Store) Commit(ctx context.Context, b app.Batch) error {
 	}
 	for _, v := range b.Receipts {
 		ops = append(ops, statestore.Op{Key: receiptKey(v.Value.ID), Value: v.Value, Create: true, TTL: int(app.ReceiptTTL / time.Second)})
+	}
+	for _, v := range b.Leases {
+		doc := leaseDocument{Replica: v.Value.Replica, RenewedAt: readmodel.SortableTime(v.Value.RenewedAt), Revoked: v.Value.Revoked}
+		ops = append(ops, statestore.Op{Key: leaseKey(v.Value.Replica), Value: doc, ETag: v.ETag, Create: !v.Found || v.ETag == ""})
 	}
 	for _, e := range b.Events {
 		ops = append(ops, statestore.Op{Key: eventKey(e.ID), Value: e, Create: true})

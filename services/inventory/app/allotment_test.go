@@ -1,0 +1,203 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/qeetmart/qeetmart/services/inventory/domain"
+)
+
+// booksOf sums what the open reservations hold of product, by allotment
+// ("" for none).
+func booksOf(store *memStore, product string) map[string]int64 {
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	held := map[string]int64{}
+	for _, p := range store.pages {
+		for _, r := range p.Reservations {
+			for _, it := range r.Items {
+				if r.Status == domain.Reserved && it.ProductID == product {
+					held[r.Allotment] += it.Quantity
+				}
+			}
+		}
+	}
+	return held
+}
+
+// laneIDs are the ids of inv's allotments now.
+func laneIDs(inv *Inventory) []string {
+	var out []string
+	for _, l := range inv.allot.lanes {
+		out = append(out, l.snapshot().Replica)
+	}
+	return out
+}
+
+func (m *memStore) stock(product string) domain.Stock {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stocks[product]
+}
+
+// A product in demand is served from an allotment: far fewer record
+// writes than reservations. Idle units go back; a replica that stops
+// renewing its lease has its unused units taken back by another's sweep,
+// and starts over when it comes back.
+func TestAllotmentsServeDemandWithFewRecordWrites(t *testing.T) {
+	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10_000, 0, time.Now())},
+		pages: map[string]Page{}, receipts: map[string]Receipt{}}
+	var recordWrites atomic.Int64
+	store.committing = func(b Batch) { recordWrites.Add(int64(len(b.Stocks))) }
+	opts := Options{ReservationTTL: time.Minute, SweepInterval: time.Hour, AllotMost: 64, AllotFrom: 1, LeaseTimeout: 300 * time.Millisecond}
+	one, err := New(store, opts)
+	require.NoError(t, err)
+	other, err := New(store, opts)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go one.Run(ctx)
+	otherCtx, stopOther := context.WithCancel(ctx)
+	go other.Run(otherCtx)
+
+	reserve := func(inv *Inventory, n int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		for range n {
+			wg.Go(func() {
+				_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: "P", Quantity: 1}})
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+	}
+	for range 10 {
+		reserve(one, 50)
+	}
+	t.Logf("500 reservations wrote the record %d times", recordWrites.Load())
+	assert.Less(t, recordWrites.Load(), int64(50), "one write per allotment, not per reservation")
+	s := store.stock("P")
+	held := booksOf(store, "P")
+	var fromAllotments int64
+	for _, id := range laneIDs(one) {
+		fromAllotments += held[id]
+	}
+	assert.Equal(t, int64(500), held[""]+fromAllotments)
+	assert.Greater(t, fromAllotments, int64(400), "served from allotments once in demand")
+	assert.Equal(t, int64(10_000), s.OnHand())
+	assert.Greater(t, s.Reserved, int64(500), "units taken ahead count as reserved")
+
+	require.Eventually(t, func() bool {
+		require.NoError(t, one.returnIdleOnce(ctx))
+		return store.stock("P").Reserved == 500
+	}, 10*time.Second, 50*time.Millisecond, "idle units go back")
+
+	// The other replica takes an allotment, then stops without giving it
+	// back. Once its lease lapses, the sweep takes back its unused units.
+	for range 3 {
+		reserve(other, 20)
+	}
+	lost := laneIDs(other)
+	stopOther()
+	itsOwn := booksOf(store, "P")
+	var unused int64
+	for _, id := range lost {
+		unused += store.stock("P").Allotted[id] - itsOwn[id]
+	}
+	require.Positive(t, unused, "it holds units unused")
+	require.Eventually(t, func() bool {
+		require.NoError(t, one.reclaimOnce(ctx))
+		s := store.stock("P")
+		for _, id := range lost {
+			if s.Allotted[id] != itsOwn[id] {
+				return false
+			}
+		}
+		return s.Reserved == 560
+	}, 10*time.Second, 50*time.Millisecond, "only what its reservations hold stays held")
+	for _, id := range lost {
+		if itsOwn[id] > 0 || store.leases[id].Replica != "" {
+			assert.True(t, store.leases[id].Revoked, "lease %s", id)
+		}
+	}
+
+	// It comes back: its lease was revoked, so it starts over rather than
+	// hand out units it no longer has.
+	go other.Run(ctx)
+	reserve(other, 5)
+	s = store.stock("P")
+	held = booksOf(store, "P")
+	for _, id := range lost {
+		assert.Equal(t, itsOwn[id], held[id], "a revoked allotment serves no reservation again")
+	}
+	var total int64
+	for _, n := range held {
+		total += n
+	}
+	assert.Equal(t, int64(565), total)
+	assert.Equal(t, int64(10_000), s.OnHand())
+	assert.GreaterOrEqual(t, s.Reserved, total)
+	for replica, n := range s.Allotted {
+		assert.GreaterOrEqual(t, n, held[replica], "an allotment holds at least what its reservations hold")
+	}
+}
+
+// A batch written whose answer was lost leaves the lane not knowing what
+// its allotment holds: it starts over rather than hand out units it may
+// have handed out already, and the sweep takes the old allotment's unused
+// units back from what the store holds.
+func TestAnAllotmentWhoseWriteWasNotAnsweredIsDropped(t *testing.T) {
+	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10_000, 0, time.Now())},
+		pages: map[string]Page{}, receipts: map[string]Receipt{}}
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour, AllotMost: 64, AllotFrom: 1, LeaseTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inv.Run(ctx)
+	reserve := func() error {
+		_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: "P", Quantity: 1}})
+		return err
+	}
+	for range 20 {
+		require.NoError(t, reserve())
+	}
+	before := laneIDs(inv)
+	var lost atomic.Bool
+	store.loseAnswer = func(b Batch) bool { return len(b.Pages) > 0 && !lost.Swap(true) }
+	require.Error(t, reserve(), "written, but answered with an error")
+	for range 20 {
+		require.NoError(t, reserve())
+	}
+	held := booksOf(store, "P")
+	s := store.stock("P")
+	for replica, n := range held {
+		if replica != "" {
+			assert.GreaterOrEqual(t, s.Allotted[replica], n, "allotment %s holds what its reservations hold", replica)
+		}
+	}
+	for _, l := range inv.allot.lanes {
+		a := l.snapshot()
+		assert.LessOrEqual(t, a.Units["P"], s.Allotted[a.Replica]-held[a.Replica],
+			"a lane never believes it holds more unused units than the store says")
+	}
+	assert.NotEqual(t, before, laneIDs(inv), "the lane started over")
+	require.Eventually(t, func() bool {
+		require.NoError(t, inv.reclaimOnce(ctx))
+		require.NoError(t, inv.returnIdleOnce(ctx))
+		var open int64
+		for _, n := range booksOf(store, "P") {
+			open += n
+		}
+		return store.stock("P").Reserved == open
+	}, 10*time.Second, 50*time.Millisecond, "every unit not held by a reservation goes back")
+}
