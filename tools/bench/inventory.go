@@ -59,6 +59,7 @@ func runInventory(ctx context.Context, args []string, stdout io.Writer) error {
 	workers := fs.Int("workers", 50, "concurrent clients")
 	spread := fs.Int("products", 1000, "products of the spread scenario")
 	keep := fs.Bool("keep", false, "keep the run folder (logs)")
+	profile := fs.String("profile", "", "write a 10 s CPU profile of the inventory app during the spread run at the service to this file")
 	allotMax := fs.String("allotment-max", "", "the inventory's ALLOTMENT_MAX (0: every reservation held on its record; default: the service's)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -96,6 +97,12 @@ func runInventory(ctx context.Context, args []string, stdout io.Writer) error {
 			wide.products = append(wide.products, fmt.Sprintf("SKU-%s-%04d", via.name, i))
 		}
 		for _, sc := range []inventoryScenario{hot, wide} {
+			if *profile != "" && via.name == "service" && sc.name == wide.name {
+				go func() {
+					time.Sleep(2 * time.Second) // past the stocking and the first second's records
+					saveProfile(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=10", s.Ports("inventory").Admin), *profile)
+				}()
+			}
 			r, err := measureReservations(ctx, s, via.api, sc, *workers, *duration)
 			if err != nil {
 				return fmt.Errorf("%s via %s: %w", sc.name, via.name, err)
