@@ -66,7 +66,7 @@ const allotLanes = maxInFlight
 
 // allotments are this replica's lanes and the demand they serve.
 type allotments struct {
-	most  int64 // most units taken ahead per product and lane; 0: none
+	most  int64 // most units taken ahead per product; 0: none
 	from  int64 // reservations a second from which they are taken
 	lanes []*lane
 
@@ -197,7 +197,7 @@ func (a *allotments) reserved(items []domain.Item, now time.Time) {
 }
 
 // extra is how many units a lane takes ahead for each product: about
-// four seconds of this replica's demand, shared by the lanes, at most
+// two seconds of this replica's demand (a product has one lane), at most
 // a.most.
 func (a *allotments) extra(products []string, now time.Time) map[string]int64 {
 	a.mu.Lock()
@@ -205,7 +205,7 @@ func (a *allotments) extra(products []string, now time.Time) map[string]int64 {
 	out := make(map[string]int64, len(products))
 	for _, p := range products {
 		if d := a.demand[p]; d != nil {
-			out[p] = min(a.most, 4*d.perSecond(now)/int64(len(a.lanes))+1)
+			out[p] = min(a.most, 2*d.perSecond(now)+1)
 		}
 	}
 	return out
