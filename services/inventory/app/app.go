@@ -310,18 +310,12 @@ func (inv *Inventory) holdFromAllotment(w *Work, res *domain.Reservation) ([]str
 			read = append(read, it.ProductID)
 		}
 	}
-	before := make(map[string]int64, len(read))
-	for _, p := range read {
-		before[p] = stocks[p].Allotted[w.allot.Replica]
-	}
-	short, err := res.HoldFrom(w.allot, stocks, inv.allot.extra(read, w.Now()), w.Now())
+	took, short, err := res.HoldFrom(w.allot, stocks, inv.allot.extra(read, w.Now()), w.Now())
 	if err != nil {
 		return short, err
 	}
-	for _, p := range read {
-		if stocks[p].Allotted[w.allot.Replica] != before[p] {
-			w.Stocks[p].Changed = true
-		}
+	for _, p := range took {
+		w.Stocks[p].Changed = true
 	}
 	w.allotChanged, w.checked = true, append(w.checked, read...)
 	return nil, nil

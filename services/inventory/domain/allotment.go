@@ -52,18 +52,19 @@ func (a *Allotment) GiveBack(s *Stock, now time.Time) error {
 // the allotment lacks units for takes them from its record in stocks
 // first, with extra[product] more when the record has them (demand
 // expected soon). A product whose record was not read must be served
-// from the allotment alone (ErrAllotmentShort otherwise). short lists the
-// products that lack units (ErrInsufficientStock).
-func (r *Reservation) HoldFrom(a *Allotment, stocks map[string]*Stock, extra map[string]int64, now time.Time) (short []string, err error) {
+// from the allotment alone (ErrAllotmentShort otherwise). took lists the
+// products whose records it changed; short those that lack units
+// (ErrInsufficientStock).
+func (r *Reservation) HoldFrom(a *Allotment, stocks map[string]*Stock, extra map[string]int64, now time.Time) (took, short []string, err error) {
 	need := map[string]int64{}
 	for _, it := range r.Items {
 		s := stocks[it.ProductID]
 		if s != nil && s.Retired {
-			return nil, ErrRetired
+			return nil, nil, ErrRetired
 		}
 		if lack := it.Quantity - a.Units[it.ProductID]; lack > 0 {
 			if s == nil {
-				return nil, ErrAllotmentShort
+				return nil, nil, ErrAllotmentShort
 			}
 			if s.Available < lack {
 				short = append(short, it.ProductID)
@@ -72,13 +73,14 @@ func (r *Reservation) HoldFrom(a *Allotment, stocks map[string]*Stock, extra map
 		}
 	}
 	if len(short) > 0 {
-		return short, ErrInsufficientStock
+		return nil, short, ErrInsufficientStock
 	}
 	for p, lack := range need {
 		s := stocks[p]
 		if err := a.Take(s, lack+min(extra[p], (s.Available-lack)/2), now); err != nil {
-			return nil, err // cannot happen: checked above
+			return nil, nil, err // cannot happen: checked above
 		}
+		took = append(took, p)
 	}
 	for _, it := range r.Items {
 		a.Units[it.ProductID] -= it.Quantity
@@ -87,5 +89,5 @@ func (r *Reservation) HoldFrom(a *Allotment, stocks map[string]*Stock, extra map
 		}
 	}
 	r.Allotment = a.Replica
-	return nil, nil
+	return took, nil, nil
 }
