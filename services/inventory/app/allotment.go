@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"sync"
 	"time"
 
@@ -43,6 +44,10 @@ type Lease struct {
 	Replica   string    `json:"replica"`
 	RenewedAt time.Time `json:"renewedAt"`
 	Revoked   bool      `json:"revoked,omitempty"`
+	// Settled: revoked, and no record holds units for it any more. A
+	// revoked allotment never takes units again, so the sweep is done
+	// with it for good.
+	Settled bool `json:"settled,omitempty"`
 }
 
 // allotFresh bounds how long an allotment serves without its record
@@ -83,6 +88,8 @@ type lane struct {
 	held     domain.Allotment     // as committed
 	checked  map[string]time.Time // when a batch last read each product's record
 	promised map[string]int64     // units of queued reservations counting on held
+	wrote    time.Time            // when a batch last wrote its lease
+	changed  time.Time            // when a batch last changed what it holds
 }
 
 func newAllotments(most, from int64) (*allotments, error) {
@@ -105,6 +112,7 @@ func (l *lane) startOver() error {
 		return fmt.Errorf("allotment id: %w", err)
 	}
 	l.held, l.checked = domain.Allotment{Replica: id, Units: map[string]int64{}}, map[string]time.Time{}
+	l.wrote, l.changed = time.Time{}, time.Time{}
 	return nil
 }
 
@@ -218,13 +226,19 @@ func (l *lane) snapshot() domain.Allotment {
 	return l.held.Clone()
 }
 
-// adopt keeps what a committed batch made of the allotment, and when it
-// read the records of checked.
-func (l *lane) adopt(held domain.Allotment, checked []string, at time.Time) {
+// adopt keeps what a committed batch made of the allotment, when it read
+// the records of checked, and whether it wrote the lease.
+func (l *lane) adopt(held domain.Allotment, checked []string, at time.Time, wroteLease bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if held.Replica != l.held.Replica {
 		return // the lease was lost meanwhile
+	}
+	if wroteLease {
+		l.wrote = at
+		if !maps.Equal(held.Units, l.held.Units) {
+			l.changed = at
+		}
 	}
 	l.held = held
 	for _, p := range checked {
@@ -285,20 +299,52 @@ func (r *rate) perSecond(now time.Time) int64 {
 	return 0
 }
 
+// dueForRenewal says whether the lane's lease should be written again
+// now: it was not for every, and the allotment changed within usedWithin
+// (reservations served from it may still be open).
+func (l *lane) dueForRenewal(now time.Time, every, usedWithin time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.wrote.IsZero() && now.Sub(l.wrote) >= every && now.Sub(l.changed) < usedWithin
+}
+
 // ReturnIdle gives back, every interval, the units of the products nobody
-// asked for in the last second, until ctx ends.
+// asked for in the last second, and renews the leases of the lanes still
+// in use, until ctx ends.
 func (inv *Inventory) ReturnIdle(ctx context.Context, interval time.Duration, failed func(error)) {
 	every(ctx, interval, inv.returnIdleOnce, failed)
 }
 
 func (inv *Inventory) returnIdleOnce(ctx context.Context) error {
 	var errs []error
-	for n, products := range inv.allot.idle(inv.clock()) {
+	now := inv.clock()
+	for n, products := range inv.allot.idle(now) {
 		if len(products) > 0 {
 			errs = append(errs, inv.giveBack(ctx, n+1, products))
 		}
 	}
+	// A lane idle for longer than the lease timeout (between bursts of
+	// demand) keeps its lease while reservations it served may be open:
+	// revoked, it would start over, and the sweep would read its open
+	// reservations on every pass until they all ended.
+	for n, l := range inv.allot.lanes {
+		if l.dueForRenewal(now, inv.opts.LeaseTimeout/3, inv.opts.ReservationTTL) {
+			errs = append(errs, inv.renew(ctx, n+1))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// renew writes lane's lease, changing nothing else.
+func (inv *Inventory) renew(ctx context.Context, lane int) error {
+	_, err := inv.ledger.do(ctx, Keys{Lane: lane}, func(w *Work) (any, error) {
+		w.allotChanged = true
+		return nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("renew allotment lease: %w", err)
+	}
+	return nil
 }
 
 // giveBack returns lane's unused units of products to their records.

@@ -148,6 +148,81 @@ func TestAllotmentsServeDemandWithFewRecordWrites(t *testing.T) {
 	}
 }
 
+// A replica's lane idle for longer than the lease timeout keeps its
+// lease while reservations it served may still be open (the reservation
+// TTL), so the sweep leaves it alone; after that it lapses like any.
+func TestAnIdleAllotmentKeepsItsLeaseWhileItsReservationsMayBeOpen(t *testing.T) {
+	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10_000, 0, time.Now())},
+		pages: map[string]Page{}, receipts: map[string]Receipt{}}
+	ttl := 1500 * time.Millisecond
+	inv, err := New(store, Options{ReservationTTL: ttl, SweepInterval: time.Hour, AllotMost: 64, AllotFrom: 1, LeaseTimeout: 200 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inv.Run(ctx)
+	for range 3 {
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: "P", Quantity: 1}})
+				assert.NoError(t, err)
+			})
+		}
+		wg.Wait()
+	}
+	lane := laneIDs(inv)[laneOf("P", allotLanes)]
+	require.NotZero(t, store.stock("P").Allotted[lane], "an allotment was taken")
+
+	tend := func() {
+		require.NoError(t, inv.returnIdleOnce(ctx))
+		require.NoError(t, inv.reclaimOnce(ctx))
+	}
+	for deadline := time.Now().Add(ttl / 2); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		tend() // five lease timeouts of idleness
+	}
+	assert.False(t, store.leases[lane].Revoked, "a lane in use keeps its lease")
+	assert.Equal(t, lane, laneIDs(inv)[laneOf("P", allotLanes)])
+
+	require.Eventually(t, func() bool {
+		tend()
+		return store.leases[lane].Revoked
+	}, 10*time.Second, 20*time.Millisecond, "past the reservation TTL its lease lapses")
+}
+
+// A lapsed allotment is revoked and its unused units go back; once no
+// record holds units for it, its lease is settled, and the sweep no longer
+// reads the stock records for it.
+func TestALapsedAllotmentIsSettledOnceNothingIsLeft(t *testing.T) {
+	now := time.Now()
+	s := domain.NewStock("P", 10, 0, now)
+	require.NoError(t, s.Allot("gone", 4, now))
+	store := &memStore{stocks: map[string]domain.Stock{"P": s}, pages: map[string]Page{}, receipts: map[string]Receipt{},
+		leases: map[string]Lease{"gone": {Replica: "gone", RenewedAt: now.Add(-time.Hour)}}}
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour, AllotMost: 64, AllotFrom: 1, LeaseTimeout: 100 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inv.Run(ctx)
+
+	require.NoError(t, inv.reclaimOnce(ctx))
+	back := store.stock("P")
+	assert.Equal(t, int64(10), back.Available, "its unused units are back")
+	assert.Zero(t, back.Reserved)
+	assert.True(t, store.leases["gone"].Revoked)
+
+	require.NoError(t, inv.reclaimOnce(ctx))
+	assert.False(t, store.leases["gone"].Settled, "the pass after one that gave units back waits a lease timeout")
+	time.Sleep(100 * time.Millisecond)
+	require.NoError(t, inv.reclaimOnce(ctx))
+	assert.True(t, store.leases["gone"].Settled, "nothing is left of it")
+	reads := store.allottedReads
+	for range 3 {
+		require.NoError(t, inv.reclaimOnce(ctx))
+	}
+	assert.Equal(t, reads, store.allottedReads, "a settled allotment's records are not read again")
+	assert.Equal(t, back, store.stock("P"))
+}
+
 // A batch written whose answer was lost leaves the lane not knowing what
 // its allotment holds: it starts over rather than hand out units it may
 // have handed out already, and the sweep takes the old allotment's unused

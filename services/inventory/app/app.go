@@ -57,11 +57,12 @@ type Store interface {
 	// first; DeleteEvent removes one once it is.
 	PendingEvents(ctx context.Context, limit int) ([]StockEvent, error)
 	DeleteEvent(ctx context.Context, id string) error
-	// StaleAllotments are the records holding units for an allotment
-	// whose lease was revoked, is missing, or was renewed before
-	// renewedBefore; AllotmentHolds the units each allotment's open
+	// LapsedLeases are the leases revoked or renewed before
+	// renewedBefore, and not settled; AllottedTo the units records hold
+	// for any of replicas; AllotmentHolds the units each allotment's open
 	// reservations hold, by replica and product (reclaim.go).
-	StaleAllotments(ctx context.Context, renewedBefore time.Time) ([]StaleAllotment, error)
+	LapsedLeases(ctx context.Context, renewedBefore time.Time) ([]Lease, error)
+	AllottedTo(ctx context.Context, replicas []string) ([]AllottedUnits, error)
 	AllotmentHolds(ctx context.Context, replicas []string) (map[string]map[string]int64, error)
 }
 
@@ -116,6 +117,9 @@ type Inventory struct {
 	allot  *allotments
 	clock  func() time.Time
 	opts   Options
+	// reclaimed: when the sweep last took back units of each revoked
+	// allotment still holding some (reclaim.go; one sweep at a time).
+	reclaimed map[string]time.Time
 }
 
 // New returns the inventory over store; Run must be running for writes.
@@ -128,7 +132,8 @@ func New(store Store, opts Options) (*Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Inventory{store: store, ledger: newLedger(store, clock, opts.Observer, allot), allot: allot, clock: clock, opts: opts}, nil
+	return &Inventory{store: store, ledger: newLedger(store, clock, opts.Observer, allot), allot: allot, clock: clock, opts: opts,
+		reclaimed: map[string]time.Time{}}, nil
 }
 
 // Run is the writer; it returns when ctx ends.

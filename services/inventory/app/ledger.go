@@ -369,7 +369,7 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 // keep adopts what a written batch made of the allotment.
 func (l *Ledger) keep(w *Work, held domain.Allotment) {
 	if w.allot != nil {
-		l.allot.lanes[w.lane-1].adopt(held, w.checked, w.now)
+		l.allot.lanes[w.lane-1].adopt(held, w.checked, w.now, w.allotChanged)
 	}
 }
 

@@ -23,6 +23,8 @@ type memStore struct {
 	pages    map[string]Page
 	receipts map[string]Receipt
 	leases   map[string]Lease
+	// allottedReads counts AllottedTo's reads of the stock records.
+	allottedReads int
 	// committing, when set, hears of each batch before it is written.
 	committing func(Batch)
 	// loseAnswer, when set, says which written batches answer with an
@@ -95,16 +97,30 @@ func (m *memStore) PendingEvents(context.Context, int) ([]StockEvent, error) { r
 
 func (m *memStore) DeleteEvent(context.Context, string) error { return nil }
 
-// StaleAllotments: every allotment a record holds units for whose lease
-// is revoked, missing, or older than renewedBefore.
-func (m *memStore) StaleAllotments(_ context.Context, renewedBefore time.Time) ([]StaleAllotment, error) {
+// LapsedLeases: the leases revoked or older than renewedBefore, not
+// settled.
+func (m *memStore) LapsedLeases(_ context.Context, renewedBefore time.Time) ([]Lease, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []StaleAllotment
+	var out []Lease
+	for _, l := range m.leases {
+		if !l.Settled && (l.Revoked || l.RenewedAt.Before(renewedBefore)) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// AllottedTo: the units each record holds for any of replicas.
+func (m *memStore) AllottedTo(_ context.Context, replicas []string) ([]AllottedUnits, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.allottedReads++
+	var out []AllottedUnits
 	for _, s := range m.stocks {
 		for r, n := range s.Allotted {
-			if l, ok := m.leases[r]; !ok || l.Revoked || l.RenewedAt.Before(renewedBefore) {
-				out = append(out, StaleAllotment{Replica: r, ProductID: s.ProductID, Units: n, Revoked: l.Revoked})
+			if slices.Contains(replicas, r) {
+				out = append(out, AllottedUnits{Replica: r, ProductID: s.ProductID, Units: n})
 			}
 		}
 	}

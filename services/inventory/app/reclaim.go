@@ -3,57 +3,83 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 )
 
-// StaleAllotment is a product's record holding units for a replica whose
-// lease has lapsed (or was revoked already).
-type StaleAllotment struct {
+// AllottedUnits are the units a product's record holds for a replica's
+// allotment.
+type AllottedUnits struct {
 	Replica, ProductID string
-	Units              int64 // what the record holds for the allotment
-	Revoked            bool
+	Units              int64
 }
 
-// reclaimOnce takes back what lost allotments hold unused (allotment.go):
-// it revokes each lapsed lease, so that its replica, if it still runs,
+// reclaimOnce takes back what lost allotments hold unused (allotment.go).
+// It starts from the leases, a handful of records, and reads stock
+// records only for the allotments it finds lapsed: under load the stock
+// records are rewritten hundreds of times a second, and reading them all
+// on every pass cost PostgreSQL a third of a core.
+//
+// It revokes each lapsed lease, so that its replica, if it still runs,
 // can write nothing more with it; then, for every revoked allotment,
-// gives back the units its record holds beyond what the allotment's open
-// reservations hold. Reading those reservations before the record, under
-// a revoked lease, can only count too many of them (one settled meanwhile
-// is counted, and a reservation can no longer be made from it): so a pass
-// may give back too little, never too much, and the next pass gives back
-// the rest.
+// gives back the units its records hold beyond what the allotment's open
+// reservations hold. Reading those reservations before the records,
+// under a revoked lease, can only count too many of them (one settled
+// meanwhile is counted, and a reservation can no longer be made from
+// it): so a pass may give back too little, never too much, and the next
+// pass gives back the rest. Such a pass reads every open reservation
+// of the allotment, so after one that gave units back the next waits a
+// lease timeout. A revoked allotment no record holds units for is
+// settled, and not looked at again.
 func (inv *Inventory) reclaimOnce(ctx context.Context) error {
-	stale, err := inv.store.StaleAllotments(ctx, inv.clock().Add(-inv.opts.LeaseTimeout))
-	if err != nil || len(stale) == 0 {
+	now := inv.clock()
+	lapsed, err := inv.store.LapsedLeases(ctx, now.Add(-inv.opts.LeaseTimeout))
+	if err != nil || len(lapsed) == 0 {
 		return err
 	}
-	revoked := map[string]bool{}
-	for _, s := range stale {
-		if _, seen := revoked[s.Replica]; seen {
-			continue
-		}
-		if revoked[s.Replica] = s.Revoked; !s.Revoked {
-			if revoked[s.Replica], err = inv.revoke(ctx, s.Replica); err != nil {
+	var revoked []string
+	for _, l := range lapsed {
+		ok := l.Revoked
+		if !ok {
+			if ok, err = inv.revoke(ctx, l.Replica); err != nil {
 				return err
 			}
 		}
-	}
-	var replicas []string
-	for r, ok := range revoked {
-		if ok {
-			replicas = append(replicas, r)
+		if ok && now.Sub(inv.reclaimed[l.Replica]) >= inv.opts.LeaseTimeout {
+			revoked = append(revoked, l.Replica)
 		}
 	}
-	if len(replicas) == 0 {
+	if len(revoked) == 0 {
 		return nil
 	}
-	holds, err := inv.store.AllotmentHolds(ctx, replicas)
+	records, err := inv.store.AllottedTo(ctx, revoked)
 	if err != nil {
 		return err
 	}
-	for _, s := range stale {
-		if revoked[s.Replica] && s.Units > holds[s.Replica][s.ProductID] {
-			if err := inv.reclaim(ctx, s.Replica, s.ProductID, holds[s.Replica][s.ProductID]); err != nil {
+	holding := map[string]bool{}
+	for _, r := range records {
+		holding[r.Replica] = true
+	}
+	for _, replica := range revoked {
+		if !holding[replica] {
+			if err := inv.retire(ctx, replica); err != nil {
+				return err
+			}
+			delete(inv.reclaimed, replica)
+			continue
+		}
+		inv.reclaimed[replica] = now
+	}
+	if len(records) == 0 {
+		return nil
+	}
+	holds, err := inv.store.AllotmentHolds(ctx, slices.Collect(maps.Keys(holding)))
+	if err != nil {
+		return err
+	}
+	for _, r := range records {
+		if r.Units > holds[r.Replica][r.ProductID] {
+			if err := inv.reclaim(ctx, r.Replica, r.ProductID, holds[r.Replica][r.ProductID]); err != nil {
 				return err
 			}
 		}
@@ -78,6 +104,21 @@ func (inv *Inventory) revoke(ctx context.Context, replica string) (bool, error) 
 		return false, fmt.Errorf("revoke allotment %s: %w", replica, err)
 	}
 	return v.(bool), nil
+}
+
+// retire marks replica's revoked lease settled: no record holds units for
+// it, and none ever will again.
+func (inv *Inventory) retire(ctx context.Context, replica string) error {
+	_, err := inv.ledger.do(ctx, Keys{Leases: []string{replica}}, func(w *Work) (any, error) {
+		if l := w.Leases[replica]; l.Found && l.Value.Revoked && !l.Value.Settled {
+			l.Value.Settled, l.Changed = true, true
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("retire allotment %s: %w", replica, err)
+	}
+	return nil
 }
 
 // reclaim gives back what replica's allotment holds of productID beyond

@@ -29,8 +29,10 @@ func (m *ReadModel) EnsureIndexes(ctx context.Context) error {
 			` ((value->>'due'), key) WHERE key LIKE `+m.db.KeysOf("page")+` AND value->>'due' IS NOT NULL`,
 		// The relay's query every half second: only the few pending events.
 		`CREATE INDEX IF NOT EXISTS state_pending_events ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("event"),
-		// The records some allotment holds units of, for the sweep's reclaim.
+		// The records some allotment holds units of, and the leases not
+		// settled, for the sweep's reclaim.
 		`CREATE INDEX IF NOT EXISTS state_stock_allotted ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("stock")+` AND value ? 'allotted'`,
+		`CREATE INDEX IF NOT EXISTS state_open_leases ON `+readmodel.Table+` (key) WHERE key LIKE `+m.db.KeysOf("lease")+` AND value->>'settled' IS NULL`,
 		// Reservations stored before pages are read by this once, then gone.
 		`DROP INDEX IF EXISTS state_reservation_by_order`,
 		`DROP INDEX IF EXISTS state_reservation_due`)
@@ -81,42 +83,69 @@ func (m *ReadModel) DueReservations(ctx context.Context, now time.Time, limit in
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// StaleAllotments are the records holding units for an allotment whose
-// lease was revoked, is missing, or was last renewed before renewedBefore.
-func (m *ReadModel) StaleAllotments(ctx context.Context, renewedBefore time.Time) ([]app.StaleAllotment, error) {
-	rows, err := m.db.Query(ctx, `SELECT a.replica, s.value->>'productId', a.units::bigint, coalesce(l.value->>'revoked' = 'true', false)
-		FROM `+readmodel.Table+` s CROSS JOIN LATERAL jsonb_each_text(s.value->'allotted') AS a(replica, units)
-		LEFT JOIN `+readmodel.Table+` l ON l.key = `+m.db.KeyPrefix("lease")+` || a.replica
-		WHERE s.key LIKE `+m.db.KeysOf("stock")+` AND s.value ? 'allotted'
-		AND (l.key IS NULL OR l.value->>'revoked' = 'true' OR l.value->>'renewedAt' < $1)`, readmodel.SortableTime(renewedBefore))
+// LapsedLeases are the allotments' leases revoked or last renewed before
+// renewedBefore, and not settled.
+func (m *ReadModel) LapsedLeases(ctx context.Context, renewedBefore time.Time) ([]app.Lease, error) {
+	rows, err := m.db.Query(ctx, `SELECT value->>'replica', value->>'renewedAt', coalesce(value->>'revoked' = 'true', false)
+		FROM `+readmodel.Table+` WHERE key LIKE `+m.db.KeysOf("lease")+` AND value->>'settled' IS NULL
+		AND (value->>'revoked' = 'true' OR value->>'renewedAt' < $1)`, readmodel.SortableTime(renewedBefore))
 	if err != nil {
-		return nil, fmt.Errorf("stale allotments: %w", err)
+		return nil, fmt.Errorf("lapsed leases: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByPos[app.StaleAllotment])
-}
-
-// AllotmentHolds are the units open reservations served from each
-// replica's allotment hold, by replica and product.
-func (m *ReadModel) AllotmentHolds(ctx context.Context, replicas []string) (map[string]map[string]int64, error) {
-	rows, err := m.db.Query(ctx, `SELECT r->>'allotment', i->>'productId', sum((i->>'quantity')::bigint)
-		FROM `+readmodel.Table+` p, jsonb_array_elements(p.value->'reservations') AS e(r), jsonb_array_elements(r->'items') AS x(i)
-		WHERE p.key LIKE `+m.db.KeysOf("page")+` AND p.value->>'due' IS NOT NULL
-		AND r->>'status' = 'RESERVED' AND r->>'allotment' = ANY($1) GROUP BY 1, 2`, replicas)
-	if err != nil {
-		return nil, fmt.Errorf("allotment holds: %w", err)
-	}
-	holds := map[string]map[string]int64{}
-	var replica, product string
-	var units int64
-	_, err = pgx.ForEachRow(rows, []any{&replica, &product, &units}, func() error {
-		if holds[replica] == nil {
-			holds[replica] = map[string]int64{}
+	var leases []app.Lease
+	var l app.Lease
+	var renewed string
+	_, err = pgx.ForEachRow(rows, []any{&l.Replica, &renewed, &l.Revoked}, func() error {
+		at, err := time.Parse(readmodel.SortableLayout, renewed)
+		if err != nil {
+			return fmt.Errorf("lease %s: %w", l.Replica, err)
 		}
-		holds[replica][product] = units
+		l.RenewedAt = at
+		leases = append(leases, l)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("allotment holds: %w", err)
+		return nil, fmt.Errorf("lapsed leases: %w", err)
+	}
+	return leases, nil
+}
+
+// AllottedTo are the units the stock records hold for any of replicas.
+func (m *ReadModel) AllottedTo(ctx context.Context, replicas []string) ([]app.AllottedUnits, error) {
+	rows, err := m.db.Query(ctx, `SELECT a.replica, s.value->>'productId', a.units::bigint
+		FROM `+readmodel.Table+` s CROSS JOIN LATERAL jsonb_each_text(s.value->'allotted') AS a(replica, units)
+		WHERE s.key LIKE `+m.db.KeysOf("stock")+` AND s.value ? 'allotted' AND s.value->'allotted' ?| $1
+		AND a.replica = ANY($1)`, replicas)
+	if err != nil {
+		return nil, fmt.Errorf("allotted units: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[app.AllottedUnits])
+}
+
+// AllotmentHolds are the units open reservations served from each
+// replica's allotment hold, by replica and product. Each replica's pages
+// are found through the containment index (state_page_orders), not by
+// reading every open page.
+func (m *ReadModel) AllotmentHolds(ctx context.Context, replicas []string) (map[string]map[string]int64, error) {
+	holds := map[string]map[string]int64{}
+	for _, replica := range replicas {
+		rows, err := m.db.Query(ctx, `SELECT i->>'productId', sum((i->>'quantity')::bigint)
+			FROM `+readmodel.Table+` p, jsonb_array_elements(p.value->'reservations') AS e(r), jsonb_array_elements(r->'items') AS x(i)
+			WHERE p.key LIKE `+m.db.KeysOf("page")+` AND p.value->'reservations' @> jsonb_build_array(jsonb_build_object('allotment', $1::text))
+			AND p.value->>'due' IS NOT NULL AND r->>'status' = 'RESERVED' AND r->>'allotment' = $1 GROUP BY 1`, replica)
+		if err != nil {
+			return nil, fmt.Errorf("allotment holds: %w", err)
+		}
+		held := map[string]int64{}
+		var product string
+		var units int64
+		if _, err := pgx.ForEachRow(rows, []any{&product, &units}, func() error {
+			held[product] = units
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("allotment holds of %s: %w", replica, err)
+		}
+		holds[replica] = held
 	}
 	return holds, nil
 }

@@ -69,11 +69,12 @@ func eventKey(id string) string        { return "event:" + id }
 func leaseKey(id string) string        { return "lease:" + id }
 
 // leaseDocument is a lease as stored: its renewal as fixed-width text,
-// which the sweep compares in SQL (StaleAllotments).
+// which the sweep compares in SQL (LapsedLeases).
 type leaseDocument struct {
 	Replica   string `json:"replica"`
 	RenewedAt string `json:"renewedAt"`
 	Revoked   bool   `json:"revoked,omitempty"`
+	Settled   bool   `json:"settled,omitempty"`
 }
 
 // Load reads every record named in one bulk get.
@@ -131,7 +132,7 @@ func (s *Store) Load(ctx context.Context, k app.Keys) (*app.Work, error) {
 		if err := decode(items[0], doc); err != nil {
 			return nil, err
 		}
-		lease := app.Lease{Replica: id, Revoked: doc.Value.Revoked}
+		lease := app.Lease{Replica: id, Revoked: doc.Value.Revoked, Settled: doc.Value.Settled}
 		if doc.Found {
 			at, err := time.Parse(readmodel.SortableLayout, doc.Value.RenewedAt)
 			if err != nil {
@@ -169,7 +170,8 @@ func (s *Store) Commit(ctx context.Context, b app.Batch) error {
 		ops = append(ops, statestore.Op{Key: receiptKey(v.Value.ID), Value: v.Value, Create: true, TTL: int(app.ReceiptTTL / time.Second)})
 	}
 	for _, v := range b.Leases {
-		doc := leaseDocument{Replica: v.Value.Replica, RenewedAt: readmodel.SortableTime(v.Value.RenewedAt), Revoked: v.Value.Revoked}
+		doc := leaseDocument{Replica: v.Value.Replica, RenewedAt: readmodel.SortableTime(v.Value.RenewedAt),
+			Revoked: v.Value.Revoked, Settled: v.Value.Settled}
 		ops = append(ops, statestore.Op{Key: leaseKey(v.Value.Replica), Value: doc, ETag: v.ETag, Create: !v.Found || v.ETag == ""})
 	}
 	for _, e := range b.Events {
