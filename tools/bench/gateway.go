@@ -59,6 +59,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
 	inFlight := fs.Int("max-in-flight", 0, "the gateway's UPSTREAM_MAX_IN_FLIGHT_PER_APP (0: its default)")
 	adaptive := fs.Bool("adaptive-limit", false, "the gateway's UPSTREAM_ADAPTIVE_LIMIT")
+	logLevel := fs.String("log-level", "warn", "the apps' and sidecars' log level (info: the gateway writes its access log)")
 	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,6 +72,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		// 429s.
 		o.UseEcho("product")
 		o.SamplingRate = *sampling
+		o.LogLevel = *logLevel
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
 		o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_LIMIT=%t", *adaptive))
 		if *inFlight > 0 {
