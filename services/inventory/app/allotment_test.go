@@ -94,8 +94,7 @@ func TestAllotmentsServeDemandWithFewRecordWrites(t *testing.T) {
 	assert.Greater(t, s.Reserved, int64(500), "units taken ahead count as reserved")
 
 	require.Eventually(t, func() bool {
-		require.NoError(t, one.returnIdleOnce(ctx))
-		return store.stock("P").Reserved == 500
+		return assert.NoError(t, one.returnIdleOnce(ctx)) && store.stock("P").Reserved == 500
 	}, 10*time.Second, 50*time.Millisecond, "idle units go back")
 
 	// The other replica takes an allotment, then stops without giving it
@@ -112,7 +111,9 @@ func TestAllotmentsServeDemandWithFewRecordWrites(t *testing.T) {
 	}
 	require.Positive(t, unused, "it holds units unused")
 	require.Eventually(t, func() bool {
-		require.NoError(t, one.reclaimOnce(ctx))
+		if !assert.NoError(t, one.reclaimOnce(ctx)) {
+			return false
+		}
 		s := store.stock("P")
 		for _, id := range lost {
 			if s.Allotted[id] != itsOwn[id] {
@@ -173,9 +174,9 @@ func TestAnIdleAllotmentKeepsItsLeaseWhileItsReservationsMayBeOpen(t *testing.T)
 	lane := laneIDs(inv)[laneOf("P", allotLanes)]
 	require.NotZero(t, store.stock("P").Allotted[lane], "an allotment was taken")
 
-	tend := func() {
-		require.NoError(t, inv.returnIdleOnce(ctx))
-		require.NoError(t, inv.reclaimOnce(ctx))
+	// tend runs in Eventually's goroutine too: assert, not require.
+	tend := func() bool {
+		return assert.NoError(t, inv.returnIdleOnce(ctx)) && assert.NoError(t, inv.reclaimOnce(ctx))
 	}
 	for deadline := time.Now().Add(ttl / 2); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		tend() // five lease timeouts of idleness
@@ -184,8 +185,7 @@ func TestAnIdleAllotmentKeepsItsLeaseWhileItsReservationsMayBeOpen(t *testing.T)
 	assert.Equal(t, lane, laneIDs(inv)[laneOf("P", allotLanes)])
 
 	require.Eventually(t, func() bool {
-		tend()
-		return store.leases[lane].Revoked
+		return tend() && store.leases[lane].Revoked
 	}, 10*time.Second, 20*time.Millisecond, "past the reservation TTL its lease lapses")
 }
 
@@ -263,8 +263,9 @@ func TestAnAllotmentWhoseWriteWasNotAnsweredIsDropped(t *testing.T) {
 	}
 	assert.NotEqual(t, before, laneIDs(inv), "the lane started over")
 	require.Eventually(t, func() bool {
-		require.NoError(t, inv.reclaimOnce(ctx))
-		require.NoError(t, inv.returnIdleOnce(ctx))
+		if !assert.NoError(t, inv.reclaimOnce(ctx)) || !assert.NoError(t, inv.returnIdleOnce(ctx)) {
+			return false
+		}
 		var open int64
 		for _, n := range booksOf(store, "P") {
 			open += n
