@@ -62,7 +62,7 @@ func (inv *Inventory) reclaimOnce(ctx context.Context) error {
 	}
 	for _, replica := range revoked {
 		if !holding[replica] {
-			if err := inv.retire(ctx, replica); err != nil {
+			if err := inv.markSettled(ctx, replica); err != nil {
 				return err
 			}
 			delete(inv.reclaimed, replica)
@@ -106,9 +106,9 @@ func (inv *Inventory) revoke(ctx context.Context, replica string) (bool, error) 
 	return v.(bool), nil
 }
 
-// retire marks replica's revoked lease settled: no record holds units for
+// markSettled marks replica's revoked lease settled: no record holds units for
 // it, and none ever will again.
-func (inv *Inventory) retire(ctx context.Context, replica string) error {
+func (inv *Inventory) markSettled(ctx context.Context, replica string) error {
 	_, err := inv.ledger.do(ctx, Keys{Leases: []string{replica}}, func(w *Work) (any, error) {
 		if l := w.Leases[replica]; l.Found && l.Value.Revoked && !l.Value.Settled {
 			l.Value.Settled, l.Changed = true, true
@@ -116,7 +116,7 @@ func (inv *Inventory) retire(ctx context.Context, replica string) error {
 		return nil, nil
 	})
 	if err != nil {
-		return fmt.Errorf("retire allotment %s: %w", replica, err)
+		return fmt.Errorf("settle allotment %s: %w", replica, err)
 	}
 	return nil
 }
