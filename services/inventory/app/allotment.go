@@ -335,10 +335,12 @@ func (inv *Inventory) returnIdleOnce(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// renew writes lane's lease, changing nothing else.
+// renew writes lane's lease, changing nothing else. A lease revoked
+// meanwhile makes the lane start over (Ledger.attempt), and the new
+// allotment, holding nothing, needs no lease until it takes units.
 func (inv *Inventory) renew(ctx context.Context, lane int) error {
 	_, err := inv.ledger.do(ctx, Keys{Lane: lane}, func(w *Work) (any, error) {
-		w.allotChanged = true
+		w.allotChanged = w.Leases[w.allot.Replica].Found
 		return nil, nil
 	})
 	if err != nil {

@@ -187,6 +187,13 @@ func TestAnIdleAllotmentKeepsItsLeaseWhileItsReservationsMayBeOpen(t *testing.T)
 	require.Eventually(t, func() bool {
 		return tend() && store.leases[lane].Revoked
 	}, 10*time.Second, 20*time.Millisecond, "past the reservation TTL its lease lapses")
+
+	// Renewed after all (it was due, say, as the sweep revoked it): the
+	// lane starts over, and writes no lease for an allotment holding
+	// nothing.
+	require.NoError(t, inv.renew(ctx, laneOf("P", allotLanes)+1))
+	assert.NotEqual(t, lane, laneIDs(inv)[laneOf("P", allotLanes)], "it starts over")
+	assert.Len(t, store.leases, 1, "no lease for the new allotment")
 }
 
 // A lapsed allotment is revoked and its unused units go back; once no
