@@ -30,7 +30,17 @@ type CLI struct {
 const (
 	CLISentryPort    = 50001
 	cliPlacementPort = 50005
+	// Placement's health and metrics ports are ours to choose: below the
+	// ephemeral range, where no outgoing connection can take them first.
+	cliPlacementHealthPort  = 9097
+	cliPlacementMetricsPort = 9098
 )
+
+// Ports are the ports a CLI-run stack listens on besides the apps',
+// the sidecars' and Sentry's.
+func (CLI) Ports() []int {
+	return []int{cliPlacementPort, cliPlacementHealthPort, cliPlacementMetricsPort}
+}
 
 // cli is what a CLI-run stack started besides Sentry.
 type cli struct {
@@ -50,8 +60,8 @@ func (s *Stack) startCLI(ctx context.Context) error {
 	}
 	placement, err := startProcess("placement", o.CLI.Placement, []string{
 		"--port", strconv.Itoa(cliPlacementPort), "--listen-address", "127.0.0.1",
-		"--healthz-port", strconv.Itoa(cliPlacementPort + 1), "--healthz-listen-address", "127.0.0.1",
-		"--metrics-port", strconv.Itoa(cliPlacementPort + 2), "--metrics-listen-address", "127.0.0.1",
+		"--healthz-port", strconv.Itoa(cliPlacementHealthPort), "--healthz-listen-address", "127.0.0.1",
+		"--metrics-port", strconv.Itoa(cliPlacementMetricsPort), "--metrics-listen-address", "127.0.0.1",
 		"--log-as-json",
 	}, baseEnv(), s.LogFile("placement"))
 	if err != nil {
@@ -92,7 +102,7 @@ func (s *Stack) startCLI(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return waitHTTP(ctx, placement, fmt.Sprintf("http://127.0.0.1:%d/healthz", cliPlacementPort+1), nil)
+	return waitHTTP(ctx, placement, fmt.Sprintf("http://127.0.0.1:%d/healthz", cliPlacementHealthPort), nil)
 }
 
 // renderRunFile writes src, the committed run file, to dst with each app's

@@ -14,6 +14,7 @@ import (
 // process is one child: a daprd, an app or sentry, logging to its own file.
 type process struct {
 	name string
+	log  string // the file its output goes to
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, valid after done
@@ -35,7 +36,7 @@ func startProcess(name, bin string, args, env []string, logPath string) (*proces
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &process{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()
@@ -52,6 +53,22 @@ func (p *process) exited() bool {
 	default:
 		return false
 	}
+}
+
+// exitReport says how an exited process ended, with the last lines of its
+// log: a run that fails where its logs are gone (CI) still says why.
+func (p *process) exitReport() string {
+	status := "exit status 0"
+	if p.err != nil {
+		status = p.err.Error()
+	}
+	data, err := os.ReadFile(p.log)
+	if err != nil {
+		return fmt.Sprintf("%s exited: %s (its log: %v)", p.name, status, err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+	lines = lines[max(0, len(lines)-5):]
+	return fmt.Sprintf("%s exited: %s; the end of %s:\n%s", p.name, status, p.log, bytes.Join(lines, []byte("\n")))
 }
 
 // kill ends the process with SIGKILL and waits until it is gone.

@@ -629,7 +629,7 @@ func waitHTTP(ctx context.Context, p *process, url string, header http.Header) e
 	last := "no answer yet" // what the last attempt got, for the error
 	for {
 		if p != nil && p.exited() {
-			return fmt.Errorf("%s exited: %v", p.name, p.err)
+			return errors.New(p.exitReport())
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		for k, v := range header {

@@ -109,11 +109,13 @@ func up(ctx context.Context, root, runDir string, settings stack.Settings, stdou
 	ports, sentry := stack.FixedPorts()
 	bin := filepath.Join(root, "bin")
 	var cli *stack.CLI
+	var extra []int
 	if how.cli {
 		sentry.GRPC = stack.CLISentryPort
 		cli = &stack.CLI{Dapr: filepath.Join(bin, "dapr"), Placement: filepath.Join(bin, "placement")}
+		extra = cli.Ports()
 	}
-	if err := portsFree(ports, sentry); err != nil {
+	if err := portsFree(ports, sentry, extra...); err != nil {
 		return err
 	}
 	// Each run starts from empty logs and a fresh CA and name registry.
@@ -238,8 +240,8 @@ func waitHealthy(ctx context.Context, url string, timeout time.Duration) error {
 
 // portsFree fails fast, naming the port, if anything already listens on one
 // of the stack's ports.
-func portsFree(ports map[string]stack.Ports, sentry stack.SentryPorts) error {
-	check := []int{sentry.GRPC, sentry.Health, sentry.Metrics}
+func portsFree(ports map[string]stack.Ports, sentry stack.SentryPorts, extra ...int) error {
+	check := append([]int{sentry.GRPC, sentry.Health, sentry.Metrics}, extra...)
 	for _, p := range ports {
 		check = append(check, p.App, p.HTTP, p.GRPC, p.Internal, p.Metrics, p.Admin)
 	}
