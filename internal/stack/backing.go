@@ -211,7 +211,10 @@ func waitServing(ctx context.Context, p *process, ready func(context.Context) er
 		if err == nil {
 			return nil
 		}
-		if p.exited() || ctx.Err() != nil {
+		if p.exited() {
+			return errors.Join(err, errors.New(p.exitReport()))
+		}
+		if ctx.Err() != nil {
 			return errors.Join(err, stopProc(p))
 		}
 		time.Sleep(20 * time.Millisecond)
