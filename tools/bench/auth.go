@@ -36,6 +36,9 @@ type loadResult struct {
 	cpu       map[string]time.Duration
 }
 
+// rate is the successful requests per second.
+func (r loadResult) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
 func (r loadResult) quantile(q float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0
@@ -201,7 +204,7 @@ func perRequest(r loadResult, proc string) string {
 
 func authLine(r loadResult) string {
 	return fmt.Sprintf("| %s | %d | %.1f | %d | %s | %s | %s | %s | %s | %s | %s |", r.scenario, r.workers,
-		float64(r.ok)/r.elapsed.Seconds(), r.fails, ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.latencies[len(r.latencies)-1]),
+		r.rate(), r.fails, ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.latencies[len(r.latencies)-1]),
 		perRequest(r, "auth"), perRequest(r, "auth daprd"), perRequest(r, "gateway"), perRequest(r, "gateway daprd"))
 }
 

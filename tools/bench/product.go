@@ -261,7 +261,7 @@ type productResult struct {
 }
 
 func (r productResult) line() string {
-	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %s | %s |", r.scenario, r.via, r.workers, float64(r.ok)/r.elapsed.Seconds(),
+	return fmt.Sprintf("| %s | %s | %d | %.0f | %s | %s | %s | %s |", r.scenario, r.via, r.workers, r.rate(),
 		ms(r.quantile(0.5)), ms(r.quantile(0.99)), perRequest(r.loadResult, "product"), perRequest(r.loadResult, "product daprd"))
 }
 

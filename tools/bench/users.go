@@ -200,7 +200,7 @@ type listResult struct {
 }
 
 func (r listResult) line() string {
-	return fmt.Sprintf("| `%s` | %d | %.0f | %s | %s | %s | %s | %s |", r.scenario, r.matches, float64(r.ok)/r.elapsed.Seconds(),
+	return fmt.Sprintf("| `%s` | %d | %.0f | %s | %s | %s | %s | %s |", r.scenario, r.matches, r.rate(),
 		ms(r.quantile(0.5)), ms(r.quantile(0.99)), ms(r.latencies[len(r.latencies)-1]), perRequest(r.loadResult, "user"), perRequest(r.loadResult, "gateway"))
 }
 
