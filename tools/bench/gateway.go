@@ -61,6 +61,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	adaptive := fs.Bool("adaptive-limit", false, "the gateway's UPSTREAM_ADAPTIVE_LIMIT")
 	logLevel := fs.String("log-level", "warn", "the apps' and sidecars' log level (info: the gateway writes its access log)")
 	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
+	gogc := fs.String("gateway-gogc", "", "the gateway's GOGC (default: Go's, 100)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +78,9 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_LIMIT=%t", *adaptive))
 		if *inFlight > 0 {
 			o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_MAX_IN_FLIGHT_PER_APP=%d", *inFlight))
+		}
+		if *gogc != "" {
+			o.AddEnv("gateway", "GOGC="+*gogc)
 		}
 	})
 	if err != nil {
