@@ -58,10 +58,7 @@ func (p *process) exited() bool {
 // exitReport says how an exited process ended, with the last lines of its
 // log: a run that fails where its logs are gone (CI) still says why.
 func (p *process) exitReport() string {
-	status := "exit status 0"
-	if p.err != nil {
-		status = p.err.Error()
-	}
+	status := exitStatus(p)
 	data, err := os.ReadFile(p.log)
 	if err != nil {
 		return fmt.Sprintf("%s exited: %s (its log: %v)", p.name, status, err)
