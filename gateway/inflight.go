@@ -16,7 +16,7 @@ import (
 // Retry-After), before it reaches a sidecar: the gateway refuses what it
 // cannot serve instead of queueing it, so the requests it accepts keep
 // their latency, and one slow service cannot take every slot from the
-// others. With UPSTREAM_ADAPTIVE_LIMIT each app's bound adapts to the
+// others. With UPSTREAM_ADAPTIVE_LIMIT (the default) each app's bound adapts to the
 // latency of its calls (admission.Adaptive, up to the configured bound): a
 // fixed one is either too high to stop queueing in the sidecars or too low
 // to use them. A
@@ -40,7 +40,10 @@ func newInFlight(apps []string, all, perApp int, adaptive bool) *inFlight {
 	for _, app := range apps {
 		opts := admission.AdaptiveOptions{Initial: perApp, Min: perApp, Max: perApp}
 		if adaptive {
-			opts.Initial, opts.Min = 0, min(adaptiveFloor, perApp)
+			// It starts at the bound, so that no burst is refused before
+			// anything was measured, and falls within a second of calls
+			// queueing.
+			opts.Min = min(adaptiveFloor, perApp)
 		}
 		f.byApp[app] = admission.NewAdaptive(opts)
 	}

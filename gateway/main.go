@@ -46,10 +46,10 @@ type Config struct {
 	MaxInFlight       int `env:"UPSTREAM_MAX_IN_FLIGHT" envDefault:"1024"`
 	MaxInFlightPerApp int `env:"UPSTREAM_MAX_IN_FLIGHT_PER_APP" envDefault:"512"`
 	// AdaptiveLimit lets each service's bound follow the latency of its
-	// calls, below MaxInFlightPerApp (false: the bound is fixed there).
-	// Off by default: it sheds a cold burst past its starting bound (20),
-	// which the platform's own concurrency tests send (docs/gateway.md).
-	AdaptiveLimit bool `env:"UPSTREAM_ADAPTIVE_LIMIT" envDefault:"false"`
+	// calls, below MaxInFlightPerApp, where it starts (false: the bound is
+	// fixed there). A fixed bound high enough for a burst lets an overload
+	// queue (docs/gateway.md#shedding-load).
+	AdaptiveLimit bool `env:"UPSTREAM_ADAPTIVE_LIMIT" envDefault:"true"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
 	// Namespace is the Dapr namespace; app.namespace selects the no-retry

@@ -13,9 +13,9 @@ import (
 // do; this one measures. Each window it compares the calls' mean latency
 // with the lowest window mean of the last Baseline (what a call costs
 // without a queue): while the recent one stays within Tolerance of it, the
-// limit grows by about its square root; past that it shrinks in proportion
-// (at most by half), so the calls admitted keep their latency and the rest
-// are refused at once. The baseline is a minimum over a sliding span, not
+// limit grows by a fifth of its square root a window; past that it
+// shrinks in proportion at once (at most by half a window), so the calls
+// admitted keep their latency and the rest are refused at once. The baseline is a minimum over a sliding span, not
 // a long-run average, so a slow rise in queueing cannot raise it with
 // itself; a service that really became slower raises it within a span.
 type Adaptive struct {
@@ -136,5 +136,12 @@ func (a *Adaptive) update(now time.Time) {
 	}
 	gradient := math.Max(0.5, math.Min(1, a.opts.Tolerance*float64(baseline)/float64(recent)))
 	next := a.limit*gradient + math.Sqrt(a.limit)
-	a.limit = math.Min(float64(a.opts.Max), math.Max(float64(a.opts.Min), 0.8*a.limit+0.2*next))
+	if next > a.limit {
+		// It grows gently but falls at once (by up to half a window): a
+		// limit that starts high, so that no burst is refused before
+		// anything was measured, comes down to size within a second of
+		// calls queueing.
+		next = 0.8*a.limit + 0.2*next
+	}
+	a.limit = math.Min(float64(a.opts.Max), math.Max(float64(a.opts.Min), next))
 }

@@ -99,3 +99,36 @@ func TestAdaptiveIgnoresWhatSaysNothingOfLatency(t *testing.T) {
 	oneAtATime(20)
 	assert.Equal(t, limit, a.Limit(), "demand below half the limit")
 }
+
+// A limit that starts at its maximum (nothing refused before anything was
+// measured) comes down within a second of calls queueing: by up to half
+// a window, not a fifth of that.
+func TestAdaptiveFallsAtOnceFromItsMaximum(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(0, 0)}
+	a := NewAdaptive(AdaptiveOptions{Initial: 512, Min: 16, Max: 512, Now: clock.Now})
+	// full fills the limit and ends the window with the last call, so that
+	// every call of it counts.
+	full := func(latency time.Duration) int {
+		var dones []func(time.Duration, bool)
+		for {
+			done, ok := a.Acquire()
+			if !ok {
+				break
+			}
+			dones = append(dones, done)
+		}
+		require.GreaterOrEqual(t, len(dones), 10)
+		for _, done := range dones[1:] {
+			done(latency, true)
+		}
+		clock.now = clock.now.Add(100 * time.Millisecond)
+		dones[0](latency, true)
+		return a.Limit()
+	}
+	require.Equal(t, 512, full(2*time.Millisecond), "the baseline: 2 ms")
+	assert.LessOrEqual(t, full(40*time.Millisecond), 512/2+23, "one window of queueing halves it")
+	for range 8 {
+		full(40 * time.Millisecond)
+	}
+	assert.Equal(t, 16, a.Limit(), "ten windows bring it to its floor")
+}
