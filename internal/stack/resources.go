@@ -77,6 +77,9 @@ type renderOptions struct {
 	// SamplingRate, when set, replaces each Configuration's tracing
 	// samplingRate (the committed files say "1").
 	SamplingRate string
+	// NoDaprMetrics turns each sidecar's metrics off (a benchmark's lever;
+	// the committed files keep them on).
+	NoDaprMetrics bool
 	// header, when set, heads each file written with comment lines naming
 	// its source (the committed Compose copies).
 	header func(src string) string
@@ -151,6 +154,11 @@ func overrideConfiguration(doc *yaml.Node, o renderOptions) error {
 	}
 	if tracing := lookup(doc, "spec", "tracing"); tracing != nil && o.SamplingRate != "" {
 		if err := setMapValue(tracing, "samplingRate", o.SamplingRate); err != nil {
+			return err
+		}
+	}
+	if metrics := lookup(doc, "spec", "metrics"); metrics != nil && o.NoDaprMetrics {
+		if err := setMapValue(metrics, "enabled", "false"); err != nil {
 			return err
 		}
 	}

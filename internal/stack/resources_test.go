@@ -83,6 +83,24 @@ func TestRenderSetsTheSamplingRate(t *testing.T) {
 	}
 }
 
+// Metrics turned off reach every sidecar's Configuration; by default they
+// stay on.
+func TestRenderTurnsDaprMetricsOff(t *testing.T) {
+	for _, off := range []bool{true, false} {
+		res, err := render(repoRoot(t), t.TempDir(), BackingFromEnv(func(string) string { return "" }), renderOptions{NameResolution: "nr.db", NoDaprMetrics: off})
+		require.NoError(t, err)
+		for _, app := range Apps {
+			raw, err := os.ReadFile(res.ConfigFile(app))
+			require.NoError(t, err)
+			var cfg struct {
+				Spec struct{ Metrics struct{ Enabled bool } }
+			}
+			require.NoError(t, yaml.Unmarshal(raw, &cfg))
+			assert.Equal(t, !off, cfg.Spec.Metrics.Enabled, app)
+		}
+	}
+}
+
 func TestDSNField(t *testing.T) {
 	tests := []struct{ dsn, key, want string }{
 		{"host=a dbname=auth sslmode=disable", "dbname", "auth"},

@@ -97,6 +97,9 @@ type Options struct {
 	// also parent-based); W3C context still travels on every request.
 	// Unset, the committed configuration's 1.
 	SamplingRate string
+	// NoDaprMetrics turns every sidecar's metrics off (spec.metrics), for
+	// measuring what they cost.
+	NoDaprMetrics bool
 	// CLI, when set, runs the apps and their sidecars through the Dapr CLI
 	// (`dapr run -f`) instead of one by one; Sentry must then be on
 	// CLISentryPort.
@@ -154,6 +157,7 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		NameResolution: filepath.Join(o.RunDir, "nameresolution.db"),
 		MTLSInConfig:   o.CLI != nil,
 		SamplingRate:   o.SamplingRate,
+		NoDaprMetrics:  o.NoDaprMetrics,
 	})
 	if err == nil {
 		err = EnsureDatabases(ctx, s.opts.Backing, res.Databases)

@@ -62,6 +62,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	logLevel := fs.String("log-level", "warn", "the apps' and sidecars' log level (info: the gateway writes its access log)")
 	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
 	gogc := fs.String("gateway-gogc", "", "the gateway's GOGC (default: Go's, 100)")
+	daprMetrics := fs.Bool("dapr-metrics", true, "our sidecars' metrics (spec.metrics.enabled; the bare pair keeps daprd's default, on)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +74,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		// 429s.
 		o.UseEcho("product")
 		o.SamplingRate = *sampling
+		o.NoDaprMetrics = !*daprMetrics
 		o.LogLevel = *logLevel
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
 		o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_LIMIT=%t", *adaptive))
