@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/qeetmart/qeetmart/internal/platform/admission"
@@ -16,7 +17,7 @@ import (
 // Retry-After), before it reaches a sidecar: the gateway refuses what it
 // cannot serve instead of queueing it, so the requests it accepts keep
 // their latency, and one slow service cannot take every slot from the
-// others. With UPSTREAM_ADAPTIVE_LIMIT (the default) each app's bound adapts to the
+// others. The bound of each app in UPSTREAM_ADAPTIVE_APPS adapts to the
 // latency of its calls (admission.Adaptive, up to the configured bound): a
 // fixed one is either too high to stop queueing in the sidecars or too low
 // to use them. A
@@ -28,8 +29,9 @@ type inFlight struct {
 }
 
 // newInFlight bounds the calls to apps to perApp each, adapting below it
-// when adaptive, and all in all; a bound of 0 or less is none.
-func newInFlight(apps []string, all, perApp int, adaptive bool) *inFlight {
+// for those named in adaptive, and all in all; a bound of 0 or less is
+// none.
+func newInFlight(apps []string, all, perApp int, adaptive []string) *inFlight {
 	f := &inFlight{byApp: map[string]*admission.Adaptive{}}
 	if all > 0 {
 		f.all = admission.New(all, 0)
@@ -39,7 +41,7 @@ func newInFlight(apps []string, all, perApp int, adaptive bool) *inFlight {
 	}
 	for _, app := range apps {
 		opts := admission.AdaptiveOptions{Initial: perApp, Min: perApp, Max: perApp}
-		if adaptive {
+		if slices.Contains(adaptive, app) {
 			// It starts at the bound, so that no burst is refused before
 			// anything was measured, and falls within a second of calls
 			// queueing.

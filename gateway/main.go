@@ -45,11 +45,14 @@ type Config struct {
 	// sidecars, where it would slow every request behind it.
 	MaxInFlight       int `env:"UPSTREAM_MAX_IN_FLIGHT" envDefault:"1024"`
 	MaxInFlightPerApp int `env:"UPSTREAM_MAX_IN_FLIGHT_PER_APP" envDefault:"512"`
-	// AdaptiveLimit lets each service's bound follow the latency of its
-	// calls, below MaxInFlightPerApp, where it starts (false: the bound is
-	// fixed there). A fixed bound high enough for a burst lets an overload
-	// queue (docs/gateway.md#shedding-load).
-	AdaptiveLimit bool `env:"UPSTREAM_ADAPTIVE_LIMIT" envDefault:"true"`
+	// AdaptiveApps are the services whose bound follows the latency of
+	// their calls, below MaxInFlightPerApp, where it starts; the others'
+	// bound is fixed there ("none": every bound is fixed). A fixed bound
+	// high enough for a burst lets an overload queue. Inventory is not
+	// among them by default: it batches concurrent reservations, so its
+	// latency rises with concurrency as its throughput does, and a bound
+	// that follows latency would starve its batches (docs/gateway.md#shedding-load).
+	AdaptiveApps []string `env:"UPSTREAM_ADAPTIVE_APPS" envSeparator:"," envDefault:"auth,user,product"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
 	// Namespace is the Dapr namespace; app.namespace selects the no-retry
@@ -128,7 +131,7 @@ func run(ctx context.Context, environ []string, stdout io.Writer) error {
 		log:         log,
 		dapr:        dapr,
 		proxy:       &proxy.Forwarder{Sidecar: dapr},
-		inFlight:    newInFlight(upstreams, cfg.MaxInFlight, cfg.MaxInFlightPerApp, cfg.AdaptiveLimit),
+		inFlight:    newInFlight(upstreams, cfg.MaxInFlight, cfg.MaxInFlightPerApp, cfg.AdaptiveApps),
 		ips:         ips,
 		verifier:    identity.NewVerifier(keys, revocations, cfg.JWTIssuer, cfg.JWTAudience, cfg.JWTLeeway),
 		revocations: revocations,

@@ -58,7 +58,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the run folder (logs) and print its path")
 	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
 	inFlight := fs.Int("max-in-flight", 0, "the gateway's UPSTREAM_MAX_IN_FLIGHT_PER_APP (0: its default)")
-	adaptive := fs.Bool("adaptive-limit", true, "the gateway's UPSTREAM_ADAPTIVE_LIMIT (its default: true)")
+	adaptive := fs.Bool("adaptive-limit", true, "the echo service's bound adapts (UPSTREAM_ADAPTIVE_APPS=product, as by default); false: fixed")
 	logLevel := fs.String("log-level", "warn", "the apps' and sidecars' log level (info: the gateway writes its access log)")
 	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
 	gogc := fs.String("gateway-gogc", "", "the gateway's GOGC (default: Go's, 100)")
@@ -77,7 +77,9 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		o.NoDaprMetrics = !*daprMetrics
 		o.LogLevel = *logLevel
 		o.AddEnv("gateway", "RATE_LIMIT_RPS=1000000", "RATE_LIMIT_BURST=1000000")
-		o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_LIMIT=%t", *adaptive))
+		if !*adaptive {
+			o.AddEnv("gateway", "UPSTREAM_ADAPTIVE_APPS=none")
+		}
 		if *inFlight > 0 {
 			o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_MAX_IN_FLIGHT_PER_APP=%d", *inFlight))
 		}
