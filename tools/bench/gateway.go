@@ -62,6 +62,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	logLevel := fs.String("log-level", "warn", "the apps' and sidecars' log level (info: the gateway writes its access log)")
 	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
 	gogc := fs.String("gateway-gogc", "", "the gateway's GOGC (default: Go's, 100)")
+	gomaxprocs := fs.String("gateway-gomaxprocs", "", "the gateway's GOMAXPROCS (default: Go's, the CPU count)")
 	daprMetrics := fs.Bool("dapr-metrics", true, "our sidecars' metrics (spec.metrics.enabled; the bare pair keeps daprd's default, on)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -85,6 +86,9 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if *gogc != "" {
 			o.AddEnv("gateway", "GOGC="+*gogc)
+		}
+		if *gomaxprocs != "" {
+			o.AddEnv("gateway", "GOMAXPROCS="+*gomaxprocs)
 		}
 	})
 	if err != nil {

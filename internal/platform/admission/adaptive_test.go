@@ -18,14 +18,7 @@ func (c *fakeClock) Now() time.Time { return c.now }
 func windows(t *testing.T, a *Adaptive, clock *fakeClock, n int, latency time.Duration, measured bool) int {
 	t.Helper()
 	for range n {
-		var dones []func(time.Duration, bool)
-		for {
-			done, ok := a.Acquire()
-			if !ok {
-				break
-			}
-			dones = append(dones, done)
-		}
+		dones := fill(a)
 		require.NotEmpty(t, dones)
 		for len(dones) < 10 { // a window needs 10 calls
 			dones = append(dones, dones[0])
@@ -39,6 +32,18 @@ func windows(t *testing.T, a *Adaptive, clock *fakeClock, n int, latency time.Du
 		a.mu.Unlock()
 	}
 	return a.Limit()
+}
+
+// fill takes every slot the limit has, and returns what gives them back.
+func fill(a *Adaptive) []func(time.Duration, bool) {
+	var dones []func(time.Duration, bool)
+	for {
+		done, ok := a.Acquire()
+		if !ok {
+			return dones
+		}
+		dones = append(dones, done)
+	}
 }
 
 func TestAdaptiveGrowsWhileLatencyHolds(t *testing.T) {
@@ -109,14 +114,7 @@ func TestAdaptiveFallsAtOnceFromItsMaximum(t *testing.T) {
 	// full fills the limit and ends the window with the last call, so that
 	// every call of it counts.
 	full := func(latency time.Duration) int {
-		var dones []func(time.Duration, bool)
-		for {
-			done, ok := a.Acquire()
-			if !ok {
-				break
-			}
-			dones = append(dones, done)
-		}
+		dones := fill(a)
 		require.GreaterOrEqual(t, len(dones), 10)
 		for _, done := range dones[1:] {
 			done(latency, true)
