@@ -20,9 +20,8 @@ import (
 // others. The bound of each app in UPSTREAM_ADAPTIVE_APPS adapts to the
 // latency of its calls (admission.Adaptive, up to the configured bound): a
 // fixed one is either too high to stop queueing in the sidecars or too low
-// to use them. A
-// call holds its slots until its answer is read, or, for an answer
-// streamed to the client, until the stream starts.
+// to use them. A call holds its slots until its answer is read, or, for an
+// answer streamed to the client, until the stream starts.
 type inFlight struct {
 	all   *admission.Gate
 	byApp map[string]*admission.Adaptive

@@ -15,9 +15,10 @@ import (
 // without a queue): while the recent one stays within Tolerance of it, the
 // limit grows by a fifth of its square root a window; past that it
 // shrinks in proportion at once (at most by half a window), so the calls
-// admitted keep their latency and the rest are refused at once. The baseline is a minimum over a sliding span, not
-// a long-run average, so a slow rise in queueing cannot raise it with
-// itself; a service that really became slower raises it within a span.
+// admitted keep their latency and the rest are refused at once. The
+// baseline is a minimum over a sliding span, not a long-run average, so a
+// slow rise in queueing cannot raise it with itself; a service that really
+// became slower raises it within a span.
 type Adaptive struct {
 	mu       sync.Mutex
 	limit    float64
