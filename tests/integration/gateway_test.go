@@ -764,6 +764,41 @@ func TestGatewayShedsPastItsInFlightBound(t *testing.T) {
 	})
 }
 
+// By default a service's bound follows the latency of its calls (issue 14
+// item 3): it starts at the configured bound, so a burst within it goes
+// through before anything was measured, and once calls queue (here they
+// take far longer than they did one at a time) it falls within a few
+// rounds, and the gateway refuses past it at once.
+func TestGatewayBoundFallsWhenCallsQueue(t *testing.T) {
+	signer := testjwt.NewSigner("test-key")
+	// The per-address limit is lifted: 190 calls from one address in a
+	// few seconds would be its business otherwise.
+	env := gatewayEnv(t, signer, testenv.WithEnv("gateway", "UPSTREAM_MAX_IN_FLIGHT_PER_APP=40", "RATE_LIMIT_RPS=100000", "RATE_LIMIT_BURST=100000"))
+	for i := range 30 { // the baseline: what a call takes without a queue
+		require.Equal(t, http.StatusOK, do(t, env, call{method: http.MethodGet, path: "/api/v1/products/alone-" + strconv.Itoa(i)}).status)
+	}
+	round := func(r int) map[int]int {
+		answers := concurrently(t, 40, func(i int) (answer, error) {
+			return send(t, env, call{method: http.MethodGet, path: fmt.Sprintf("/api/v1/products/queued-%d-%d", r, i),
+				header: map[string]string{"X-Echo-Sleep": "300ms"}})
+		})
+		for _, a := range answers {
+			if a.status == http.StatusServiceUnavailable {
+				assert.Equal(t, "SERVICE_BUSY", a.errorCode(t))
+			}
+		}
+		return statusCounts(answers)
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: 40}, round(0), "a burst within the configured bound goes through")
+	var last map[int]int
+	for r := 1; r <= 3; r++ {
+		last = round(r)
+		t.Logf("round %d: %v", r, last)
+	}
+	assert.LessOrEqual(t, last[http.StatusOK], 20, "the bound fell towards its floor of 16")
+	assert.Equal(t, 40, last[http.StatusOK]+last[http.StatusServiceUnavailable], "the rest were refused, nothing failed")
+}
+
 // A client that gives up cannot open Dapr's circuit breaker for anyone.
 // Dapr 1.18 counts a call its caller cancelled as a breaker failure: ten in
 // a row on one path, straight at the gateway's sidecar, open that path for
