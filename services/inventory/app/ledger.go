@@ -269,7 +269,9 @@ func (l *Ledger) do(ctx context.Context, keys Keys, apply func(w *Work) (any, er
 // write applies and commits one batch, again from a fresh read when
 // another replica won a race for one of its records.
 func (l *Ledger) write(ctx context.Context, batch []*command) {
-	live := batch[:0]
+	// A list of its own: batch goes back to Run, which lets go of the
+	// records of every command in it, the given-up ones included.
+	live := make([]*command, 0, len(batch))
 	for _, c := range batch {
 		if c.ctx.Err() != nil {
 			c.done <- result{err: c.ctx.Err()} // gave up before it began

@@ -99,3 +99,62 @@ func TestBatchesOfOtherRecordsRunSideBySide(t *testing.T) {
 	require.NoError(t, <-two)
 	assert.Equal(t, int64(2), store.stocks["P"].Reserved)
 }
+
+// A command whose caller gave up before its batch began lets go of its
+// records: the next command naming them is written. (It once held them
+// for good: the batch's commands were compacted in place, so the list the
+// writer handed back named a live command twice and the given-up one not
+// at all, and every later command on its product waited forever.)
+func TestAGivenUpCommandLetsGoOfItsRecords(t *testing.T) {
+	now := time.Now()
+	stocks := map[string]domain.Stock{}
+	for _, id := range []string{"P", "Q", "R", "S"} {
+		stocks[id] = domain.NewStock(id, 10, 0, now)
+	}
+	store := &memStore{stocks: stocks, pages: map[string]Page{}, receipts: map[string]Receipt{}}
+	held, release := make(chan struct{}, maxInFlight), make(chan struct{})
+	var first sync.Map
+	store.committing = func(b Batch) {
+		if id := b.Stocks[0].Value.ProductID; id == "P" || id == "Q" {
+			if _, again := first.LoadOrStore(id, true); !again {
+				held <- struct{}{}
+				<-release // both batches stay in flight
+			}
+		}
+	}
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inv.Run(ctx)
+
+	reserve := func(ctx context.Context, product string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: product, Quantity: 1}})
+			done <- err
+		}()
+		return done
+	}
+	p, q := reserve(ctx, "P"), reserve(ctx, "Q")
+	<-held
+	<-held
+	gaveUp, giveUp := context.WithCancel(ctx)
+	r := reserve(gaveUp, "R")
+	time.Sleep(50 * time.Millisecond) // R waits in the ledger first,
+	s := reserve(ctx, "S")
+	time.Sleep(50 * time.Millisecond) // then S: one batch will take both
+	giveUp()
+	require.ErrorIs(t, <-r, context.Canceled)
+	close(release)
+	for _, done := range []chan error{p, q, s} {
+		require.NoError(t, <-done)
+	}
+	select {
+	case err := <-reserve(ctx, "R"):
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("R's record stayed busy after the command naming it was given up")
+	}
+	assert.Equal(t, int64(1), store.stocks["R"].Reserved, "only the second reservation of R was written")
+}
