@@ -136,9 +136,18 @@ func TestAGivenUpCommandLetsGoOfItsRecords(t *testing.T) {
 		}()
 		return done
 	}
-	p, q := reserve(ctx, "P"), reserve(ctx, "Q")
-	<-held
-	<-held
+	inFlight := func() {
+		t.Helper()
+		select {
+		case <-held:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch was held in flight")
+		}
+	}
+	p := reserve(ctx, "P")
+	inFlight()
+	q := reserve(ctx, "Q") // after P's batch began: a batch of its own
+	inFlight()
 	gaveUp, giveUp := context.WithCancel(ctx)
 	r := reserve(gaveUp, "R")
 	time.Sleep(50 * time.Millisecond) // R waits in the ledger first,
