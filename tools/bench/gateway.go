@@ -128,43 +128,32 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	low, saturation := fmt.Sprintf("%d req/s", *lowRate), fmt.Sprintf("saturation (%d workers)", *workers)
 	// Saturation comes before the overload, whose rate is twice what the
 	// gateway path sustained: the same overload on any machine.
-	for _, mode := range []string{low, saturation, "overload"} {
-		if mode == "overload" {
-			overload := *rate
-			if overload == 0 {
-				for _, r := range results {
-					if r.mode == saturation && r.path == "gateway" {
-						overload = 2 * int(r.m.Throughput)
-					}
-				}
+	for _, phase := range []string{"low", "saturation", "overload"} {
+		mode, order, warmRate := low, paths, 500
+		switch phase {
+		case "saturation":
+			mode = saturation
+		case "overload":
+			if *rate == 0 {
+				*rate = 2 * int(find(results, saturation, "gateway").m.Throughput)
 			}
-			mode = fmt.Sprintf("%d req/s", overload)
-			*rate = overload
-		}
-		order := paths
-		if mode != low && mode != saturation {
+			mode, warmRate = fmt.Sprintf("%d req/s", *rate), *rate
 			// The gateway path goes first: the others do not shed, and the
 			// backlog an overload leaves in their sidecars would be the
-			// next path's load.
+			// next path's load. Its warm-up is the overload itself: the
+			// gateway's adaptive bound starts at its maximum and comes down
+			// to size in its first second (docs/benchmarks.md).
 			order = append([]path{paths[len(paths)-1]}, paths[:len(paths)-1]...)
 		}
 		for _, pt := range order {
-			// The overload's warm-up is the overload itself: the gateway's
-			// adaptive bound starts at its maximum and comes down to size
-			// in its first second (measured: the transient in
-			// docs/benchmarks.md).
-			warmRate := 500
-			if mode != low && mode != saturation {
-				warmRate = *rate
-			}
 			warm(pt, warmRate, 2*time.Second)
 			before := procs.snapshot()
 			var m vegeta.Metrics
 			var answered []time.Duration
-			switch mode {
-			case low:
+			switch phase {
+			case "low":
 				m, answered = attack(pt, vegeta.Rate{Freq: *lowRate, Per: time.Second}, *duration, 0)
-			case saturation:
+			case "saturation":
 				if *profile != "" && pt.name == "gateway" {
 					go saveProfile(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=10", s.Ports("gateway").Admin), *profile)
 				}
@@ -183,6 +172,16 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	return writeReport(*out, results, *lowRate, *rate, *duration, saturation, cmp.Or(*sampling, "1"))
+}
+
+// find is the result of path in mode.
+func find(results []result, mode, path string) result {
+	for _, r := range results {
+		if r.mode == mode && r.path == path {
+			return r
+		}
+	}
+	return result{}
 }
 
 func saveProfile(url, file string) {

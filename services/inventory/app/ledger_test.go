@@ -72,14 +72,7 @@ func TestBatchesOfOtherRecordsRunSideBySide(t *testing.T) {
 	defer cancel()
 	go inv.Run(ctx)
 
-	reserve := func(product string) chan error {
-		done := make(chan error, 1)
-		go func() {
-			_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: product, Quantity: 1}})
-			done <- err
-		}()
-		return done
-	}
+	reserve := func(product string) chan error { return reserving(ctx, inv, product) }
 	one := reserve("P")
 	<-writing
 	two := reserve("P")
@@ -98,6 +91,17 @@ func TestBatchesOfOtherRecordsRunSideBySide(t *testing.T) {
 	require.NoError(t, <-one)
 	require.NoError(t, <-two)
 	assert.Equal(t, int64(2), store.stocks["P"].Reserved)
+}
+
+// reserving reserves one unit of product in the background; the channel
+// gives its outcome.
+func reserving(ctx context.Context, inv *Inventory, product string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: product, Quantity: 1}})
+		done <- err
+	}()
+	return done
 }
 
 // A command whose caller gave up before its batch began lets go of its
@@ -128,14 +132,6 @@ func TestAGivenUpCommandLetsGoOfItsRecords(t *testing.T) {
 	defer cancel()
 	go inv.Run(ctx)
 
-	reserve := func(ctx context.Context, product string) chan error {
-		done := make(chan error, 1)
-		go func() {
-			_, err := inv.Reserve(ctx, Caller{UserID: "u"}, "", "o", []domain.Item{{ProductID: product, Quantity: 1}})
-			done <- err
-		}()
-		return done
-	}
 	inFlight := func() {
 		t.Helper()
 		select {
@@ -144,14 +140,14 @@ func TestAGivenUpCommandLetsGoOfItsRecords(t *testing.T) {
 			t.Fatal("no batch was held in flight")
 		}
 	}
-	p := reserve(ctx, "P")
+	p := reserving(ctx, inv, "P")
 	inFlight()
-	q := reserve(ctx, "Q") // after P's batch began: a batch of its own
+	q := reserving(ctx, inv, "Q") // after P's batch began: a batch of its own
 	inFlight()
 	gaveUp, giveUp := context.WithCancel(ctx)
-	r := reserve(gaveUp, "R")
+	r := reserving(gaveUp, inv, "R")
 	time.Sleep(50 * time.Millisecond) // R waits in the ledger first,
-	s := reserve(ctx, "S")
+	s := reserving(ctx, inv, "S")
 	time.Sleep(50 * time.Millisecond) // then S: one batch will take both
 	giveUp()
 	require.ErrorIs(t, <-r, context.Canceled)
@@ -160,7 +156,7 @@ func TestAGivenUpCommandLetsGoOfItsRecords(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 	select {
-	case err := <-reserve(ctx, "R"):
+	case err := <-reserving(ctx, inv, "R"):
 		require.NoError(t, err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("R's record stayed busy after the command naming it was given up")
