@@ -64,10 +64,15 @@ const (
 )
 
 // allotLanes is how many allotments a replica keeps, each with its own
-// lease: batches of one allotment run one at a time (each writes its
-// lease), so lanes let maxInFlight batches serve allotments side by side.
-// A product's lane is fixed (laneOf), so one lane writes its record.
-const allotLanes = maxInFlight
+// lease. Batches of one allotment run one at a time (each writes its
+// lease), so more lanes write more, smaller batches side by side. A
+// product's lane is fixed (laneOf), so one lane writes its record.
+//
+// One: on two cores, two lanes halved the batches over 1,000 products
+// and their sidecar spent 1.3-1.7× the CPU per reservation of one hot
+// product's batches; one lane brings that to 1.0-1.3× (docs/inventory.md,
+// "One lane"). A machine with cores to spare may want more.
+const allotLanes = 1
 
 // allotments are this replica's lanes and the demand they serve.
 type allotments struct {
