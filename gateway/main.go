@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,6 +188,13 @@ func (c Config) validate() error {
 	for _, o := range c.CORSOrigins {
 		if strings.TrimSpace(o) == "*" && c.CORSCredentials {
 			return errors.New("CORS_ORIGINS=* cannot be combined with CORS_CREDENTIALS=true")
+		}
+	}
+	// A misspelt name would quietly leave that service's bound fixed, and
+	// its overload queueing, which no test of the default would notice.
+	for _, app := range c.AdaptiveApps {
+		if app != "none" && !slices.Contains(upstreams, app) {
+			return fmt.Errorf("UPSTREAM_ADAPTIVE_APPS names %q: use none, or some of %s", app, strings.Join(upstreams, ","))
 		}
 	}
 	return nil
