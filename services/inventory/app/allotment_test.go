@@ -316,3 +316,57 @@ func TestAllotmentsWriteFewerRecordsThanReservations(t *testing.T) {
 	assert.Equal(t, int64(products*rounds), without, "held on its record, each reservation writes it")
 	assert.Less(t, with, without/2, "with allotments, far fewer")
 }
+
+// Reservations served from allotments share a batch whatever products they
+// name: a replica keeps one allotment, whose batches run one at a time, so
+// what waits behind one batch is written by the next, together. (With two
+// lanes, each product's reservations went to the lane its id hashed to, and
+// 50 clients over many products made twice the batches at half the size:
+// docs/inventory.md, "One lane".)
+func TestAllottedReservationsOfManyProductsShareABatch(t *testing.T) {
+	const products = 10
+	store := &memStore{stocks: map[string]domain.Stock{}, pages: map[string]Page{}, receipts: map[string]Receipt{}}
+	for i := range products {
+		id := fmt.Sprint("P", i)
+		store.stocks[id] = domain.NewStock(id, 10_000, 0, time.Now())
+	}
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour, AllotMost: 64, AllotFrom: 1, LeaseTimeout: time.Minute})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inv.Run(ctx)
+	for i := range products { // in demand: every product gets units in hand
+		require.NoError(t, <-reserving(ctx, inv, fmt.Sprint("P", i)))
+	}
+
+	var armed atomic.Bool
+	var batches atomic.Int64
+	held, release := make(chan struct{}), make(chan struct{})
+	store.committing = func(b Batch) {
+		if !armed.Load() || len(b.Pages) == 0 {
+			return
+		}
+		if batches.Add(1) == 1 {
+			close(held)
+			<-release // the first batch stays in flight while the rest queue
+		}
+	}
+	armed.Store(true)
+	first := reserving(ctx, inv, "P0")
+	select {
+	case <-held:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no batch was held in flight")
+	}
+	var rest []chan error
+	for i := 1; i < products; i++ {
+		rest = append(rest, reserving(ctx, inv, fmt.Sprint("P", i)))
+	}
+	time.Sleep(50 * time.Millisecond) // they all wait in the ledger
+	close(release)
+	require.NoError(t, <-first)
+	for _, done := range rest {
+		require.NoError(t, <-done)
+	}
+	assert.Equal(t, int64(2), batches.Load(), "the held batch, then one for the nine reservations that waited behind it")
+}
