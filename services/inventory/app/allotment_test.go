@@ -370,3 +370,75 @@ func TestAllottedReservationsOfManyProductsShareABatch(t *testing.T) {
 	}
 	assert.Equal(t, int64(2), batches.Load(), "the held batch, then one for the nine reservations that waited behind it")
 }
+
+// A replica's own sweep may revoke its lane's lapsed lease in the very
+// batch in which the lane hands out units: the two name different
+// records, so they can share a batch. The revocation must stand, and the
+// lane start over: the sweep goes on to give back what the allotment
+// holds unused, so a lane that kept it would hand out units given back.
+// (It did not stand: the lane's renewal overwrote it in the same write.)
+func TestARevocationInTheLanesOwnBatchStands(t *testing.T) {
+	now := time.Now()
+	store := &memStore{stocks: map[string]domain.Stock{"P": domain.NewStock("P", 10_000, 0, now),
+		"Q": domain.NewStock("Q", 0, 0, now), "R": domain.NewStock("R", 0, 0, now)},
+		pages: map[string]Page{}, receipts: map[string]Receipt{}}
+	inv, err := New(store, Options{ReservationTTL: time.Minute, SweepInterval: time.Hour, AllotMost: 64, AllotFrom: 1, LeaseTimeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go inv.Run(ctx)
+	for range 20 {
+		require.NoError(t, <-reserving(ctx, inv, "P"))
+	}
+	lane := laneIDs(inv)[laneOf("P", allotLanes)]
+	require.NotZero(t, inv.allot.lanes[laneOf("P", allotLanes)].snapshot().Units["P"], "units in hand")
+	time.Sleep(100 * time.Millisecond) // its lease lapses
+
+	// Two batches held in flight: what queues behind them shares the next.
+	var armed atomic.Bool
+	inFlight, release := make(chan struct{}, 2), make(chan struct{})
+	store.committing = func(b Batch) {
+		if armed.Load() && len(b.Stocks) == 1 && (b.Stocks[0].Value.ProductID == "Q" || b.Stocks[0].Value.ProductID == "R") {
+			inFlight <- struct{}{}
+			<-release
+		}
+	}
+	armed.Store(true)
+	adding := func(product string) chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := inv.AddStock(ctx, Caller{UserID: "a", Role: RoleAdmin}, product, 1)
+			done <- err
+		}()
+		return done
+	}
+	var added []chan error
+	for _, product := range []string{"Q", "R"} { // one after the other: two batches
+		added = append(added, adding(product))
+		select {
+		case <-inFlight:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch was held in flight")
+		}
+	}
+	swept := make(chan error, 1)
+	go func() { swept <- inv.reclaimOnce(ctx) }()
+	reserved := reserving(ctx, inv, "P")
+	time.Sleep(50 * time.Millisecond) // both wait in the ledger
+	close(release)
+	for _, done := range append(added, reserved, swept) {
+		require.NoError(t, <-done)
+	}
+
+	store.mu.Lock()
+	revoked := store.leases[lane].Revoked
+	store.mu.Unlock()
+	assert.True(t, revoked, "the revocation stands")
+	s, holds := store.stock("P"), booksOf(store, "P")
+	for _, l := range inv.allot.lanes {
+		a := l.snapshot()
+		assert.LessOrEqual(t, a.Units["P"], s.Allotted[a.Replica]-holds[a.Replica],
+			"a lane never holds units the store gave back")
+	}
+	assert.NotEqual(t, lane, laneIDs(inv)[laneOf("P", allotLanes)], "the lane started over")
+}

@@ -330,9 +330,19 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 		v, err := c.apply(w)
 		results[i] = result{value: v, err: err}
 	}
+	revokedHere := false
 	if w.allotChanged {
-		lease := w.Leases[held.Replica]
-		lease.Value, lease.Changed = Lease{Replica: held.Replica, RenewedAt: w.now}, true
+		if lease := w.Leases[held.Replica]; lease.Changed {
+			// This replica's own sweep revoked the lane's lapsed lease in
+			// this very batch (the two name different records). The
+			// revocation stands: the units the lane hands out are written
+			// with it, so the sweep counts them as held, and the lane
+			// starts over once written. (Renewed here, the sweep would give
+			// back units the lane still hands out.)
+			revokedHere = true
+		} else {
+			lease.Value, lease.Changed = Lease{Replica: held.Replica, RenewedAt: w.now}, true
+		}
 	}
 	changed := w.changed()
 	if len(changed.Stocks)+len(changed.Pages)+len(changed.Receipts)+len(changed.Leases) == 0 {
@@ -362,6 +372,11 @@ func (l *Ledger) attempt(ctx context.Context, batch []*command) ([]result, error
 		return nil, fmt.Errorf("ledger commit: %w", err)
 	}
 	l.keep(w, held)
+	if revokedHere {
+		if err := l.allot.lanes[all.Lane-1].lost(); err != nil {
+			return nil, err
+		}
+	}
 	if l.observer.Batched != nil {
 		l.observer.Batched(len(batch))
 	}
