@@ -181,10 +181,7 @@ func runAuth(ctx context.Context, args []string, stdout io.Writer) error {
 			before := procs.snapshot()
 			r := closedLoop(ctx, n, *duration, sc.step)
 			after := procs.snapshot()
-			r.scenario, r.cpu = sc.name, map[string]time.Duration{}
-			for name := range after {
-				r.cpu[name] = after[name] - before[name]
-			}
+			r.scenario, r.cpu = sc.name, cpuSince(before, after)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -199,6 +196,9 @@ func runAuth(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func perRequest(r loadResult, proc string) string {
+	if _, known := r.cpu[proc]; !known || r.ok == 0 {
+		return "-"
+	}
 	return fmt.Sprintf("%.0f", float64(r.cpu[proc].Microseconds())/float64(r.ok))
 }
 

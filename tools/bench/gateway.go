@@ -162,11 +162,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 				m, answered = attack(pt, vegeta.Rate{Freq: *rate, Per: time.Second}, *duration, 0)
 			}
 			after := procs.snapshot()
-			cpu := map[string]time.Duration{}
-			for name := range after {
-				cpu[name] = after[name] - before[name]
-			}
-			r := result{pt.name, mode, m, answered, cpu}
+			r := result{pt.name, mode, m, answered, cpuSince(before, after)}
 			fmt.Fprintln(stdout, line(r))
 			results = append(results, r)
 		}
@@ -204,6 +200,10 @@ func warm(p path, rate int, d time.Duration) {
 	attack(p, vegeta.Rate{Freq: rate, Per: time.Second}, d, 0)
 }
 
+// maxInFlight bounds the requests a fixed-rate attack has in flight;
+// beyond it requests start late (the path is queueing anyway).
+const maxInFlight = 4096
+
 // attack sends p's request at rate (or, with workers, as fast as they
 // can) for d: the metrics of every request, and the latencies of the 2xx
 // answers, sorted.
@@ -211,6 +211,12 @@ func attack(p path, rate vegeta.Rate, d time.Duration, workers uint64) (vegeta.M
 	opts := []func(*vegeta.Attacker){vegeta.KeepAlive(true), vegeta.Timeout(10 * time.Second)}
 	if workers > 0 {
 		opts = append(opts, vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.Connections(int(workers)))
+	} else {
+		// At a fixed rate vegeta opens a connection for every request in
+		// flight: against a path that queues for seconds (the bare pair
+		// overloaded) that ran the load generator out of file descriptors
+		// and lost the whole report.
+		opts = append(opts, vegeta.MaxWorkers(maxInFlight))
 	}
 	atk := vegeta.NewAttacker(opts...)
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: p.url, Header: p.header})
@@ -230,7 +236,7 @@ func attack(p path, rate vegeta.Rate, d time.Duration, workers uint64) (vegeta.M
 // cpuPerRequest is a process's CPU time per successful request, in µs.
 func cpuPerRequest(r result, proc string) string {
 	ok := float64(r.m.Requests) * r.m.Success
-	if ok == 0 {
+	if _, known := r.cpu[proc]; ok == 0 || !known {
 		return "-"
 	}
 	return fmt.Sprintf("%.0f", float64(r.cpu[proc].Microseconds())/ok)

@@ -201,10 +201,7 @@ func measureReservations(ctx context.Context, s *benchStack, api serviceAPI, sc 
 	if r.ok == 0 {
 		return inventoryResult{}, errors.New("no reservation succeeded")
 	}
-	r.scenario, r.cpu = sc.name, map[string]time.Duration{}
-	for name := range after {
-		r.cpu[name] = after[name] - before[name]
-	}
+	r.scenario, r.cpu = sc.name, cpuSince(before, after)
 	res := inventoryResult{loadResult: r, sc: sc}
 	verdict, err := settledBooks(ctx, s, api, sc.products, acked)
 	if err != nil {

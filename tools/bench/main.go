@@ -53,11 +53,12 @@ func firstArg(args []string) string {
 // processes whose CPU time a report accounts for, by name.
 type processes map[string]int
 
-// cpuTime is a process's user+system CPU time so far (Linux /proc).
-func cpuTime(pid int) time.Duration {
+// cpuTime is a process's user+system CPU time so far (Linux /proc);
+// false when it could not be read.
+func cpuTime(pid int) (time.Duration, bool) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	// Fields after the command name, which is in parentheses.
 	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
@@ -65,13 +66,31 @@ func cpuTime(pid int) time.Duration {
 	fmt.Sscan(fields[11], &utime)
 	fmt.Sscan(fields[12], &stime)
 	const ticksPerSecond = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
 }
 
+// snapshot is each process's CPU time so far, leaving out those it could
+// not read.
 func (ps processes) snapshot() map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for name, pid := range ps {
-		out[name] = cpuTime(pid)
+		if t, ok := cpuTime(pid); ok {
+			out[name] = t
+		}
+	}
+	return out
+}
+
+// cpuSince is each process's CPU time between two snapshots. A process
+// missing from either is left out, so that its figure reads as unknown
+// ("-") rather than as a negative one (seen when an overload left the
+// load generator out of file descriptors).
+func cpuSince(before, after map[string]time.Duration) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for name, t := range after {
+		if b, ok := before[name]; ok {
+			out[name] = t - b
+		}
 	}
 	return out
 }

@@ -281,10 +281,7 @@ func measureProduct(ctx context.Context, s *benchStack, api serviceAPI, sc produ
 		_, err := api.do(ctx, http.MethodGet, sc.path(0), nil, false, http.StatusOK)
 		return productResult{}, fmt.Errorf("%d of %d failed: %v", r.fails, r.ok+r.fails, err)
 	}
-	r.scenario, r.cpu = sc.name, map[string]time.Duration{}
-	for name := range after {
-		r.cpu[name] = after[name] - before[name]
-	}
+	r.scenario, r.cpu = sc.name, cpuSince(before, after)
 	return productResult{loadResult: r}, nil
 }
 

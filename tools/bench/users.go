@@ -118,10 +118,7 @@ func runUsers(ctx context.Context, args []string, stdout io.Writer) error {
 		if r.ok == 0 {
 			return errors.New(q + ": no request succeeded")
 		}
-		r.scenario, r.cpu = q, map[string]time.Duration{}
-		for name := range after {
-			r.cpu[name] = after[name] - before[name]
-		}
+		r.scenario, r.cpu = q, cpuSince(before, after)
 		lr := listResult{loadResult: r, matches: int(total.Load())}
 		fmt.Fprintln(stdout, lr.line())
 		results = append(results, lr)
