@@ -1,7 +1,8 @@
 // Package readmodel answers, with SQL, the list queries Dapr's key-value
-// state API cannot: it reads the JSONB rows the PostgreSQL state component
-// writes (state.postgresql v1, HTTP state API) in a service's own database.
-// It only reads; every write goes through Dapr.
+// state API cannot (and, for the inventory's ledger, reads by key faster
+// than through the sidecar): it reads the JSONB rows the PostgreSQL state
+// component writes (state.postgresql v1, HTTP state API) in a service's
+// own database. It only reads; every write goes through Dapr.
 package readmodel
 
 import (
@@ -50,6 +51,9 @@ var plainName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 func (d *DB) KeysOf(kind string) string {
 	return strings.TrimSuffix(d.KeyPrefix(kind), "'") + "%'"
 }
+
+// Key is key as stored: Dapr prefixes each key with the app id.
+func (d *DB) Key(key string) string { return d.appID + "||" + key }
 
 // KeyPrefix is what every key of one kind starts with, as an SQL literal
 // ("'user||profile:'"), to join a record to the one an id in it names.
