@@ -61,7 +61,7 @@ func (d *DB) KeyPrefix(kind string) string {
 	if !plainName.MatchString(kind) {
 		panic("readmodel: key kind " + kind) // programming error: kinds are constants
 	}
-	return "'" + d.appID + "||" + kind + ":'"
+	return "'" + d.Key(kind+":") + "'"
 }
 
 // EnsureIndexes runs each CREATE INDEX IF NOT EXISTS (or other idempotent
