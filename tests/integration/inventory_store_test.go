@@ -30,19 +30,24 @@ func TestTheLedgersReadsAgreeWithDapr(t *testing.T) {
 	defer db.Close()
 	st := store.New(state, store.NewReadModel(db))
 
+	// Records of different lengths, read together (the longer one first,
+	// by key and by row): each keeps its own.
 	require.NoError(t, state.Save(ctx, statestore.Op{Key: "stock:R1", Value: domain.NewStock("R1", 5, 1, time.Now())}))
-	var viaDapr domain.Stock
-	etag, found, err := state.Get(ctx, "stock:R1", &viaDapr)
+	require.NoError(t, state.Save(ctx, statestore.Op{Key: "stock:R0-LONGER", Value: domain.NewStock("R0-LONGER", 123456, 10, time.Now())}))
+	w, err := st.Load(ctx, app.Keys{Stocks: []string{"R1", "R0-LONGER", "NONE"}})
 	require.NoError(t, err)
-	require.True(t, found)
-
-	w, err := st.Load(ctx, app.Keys{Stocks: []string{"R1", "NONE"}})
-	require.NoError(t, err)
-	read := w.Stocks["R1"]
-	require.True(t, read.Found)
-	assert.Equal(t, etag, read.ETag, "the version Dapr compares a write against")
-	assert.Equal(t, viaDapr, read.Value)
+	for _, id := range []string{"R1", "R0-LONGER"} {
+		var viaDapr domain.Stock
+		etag, found, err := state.Get(ctx, "stock:"+id, &viaDapr)
+		require.NoError(t, err)
+		require.True(t, found)
+		read := w.Stocks[id]
+		require.True(t, read.Found)
+		assert.Equal(t, etag, read.ETag, "the version Dapr compares a write against")
+		assert.Equal(t, viaDapr, read.Value)
+	}
 	assert.False(t, w.Stocks["NONE"].Found)
+	read := w.Stocks["R1"]
 
 	read.Value.Available--
 	require.NoError(t, st.Commit(ctx, app.Batch{Stocks: []*app.Versioned[domain.Stock]{read}}), "a write at the version read is taken")

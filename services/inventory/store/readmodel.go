@@ -181,8 +181,7 @@ func (m *ReadModel) records(ctx context.Context, keys []string) ([]statestore.It
 	found := make(map[string]statestore.Item, len(keys))
 	var it statestore.Item
 	_, err = pgx.ForEachRow(rows, []any{&it.Key, &it.Value, &it.ETag}, func() error {
-		it.Found = true
-		it.Value = append([]byte(nil), it.Value...)
+		it.Found = true // pgx scans each row's JSON into a new array
 		found[it.Key] = it
 		return nil
 	})
