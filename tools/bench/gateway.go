@@ -243,18 +243,19 @@ func cpuPerRequest(r result, proc string) string {
 }
 
 func line(r result) string {
-	return fmt.Sprintf("| %s | %s | %.0f | %.2f%% | %s | %s | %s | %s | %s | %s | %s |", r.mode, r.path, r.m.Throughput, r.m.Success*100,
+	return fmt.Sprintf("| %s | %s | %.0f | %.2f%% | %s | %s | %s | %s | %s | %s | %s | %s |", r.mode, r.path, r.m.Throughput, r.m.Success*100,
 		ms(r.m.Latencies.P50), ms(r.m.Latencies.P99), ms(r.m.Latencies.Max),
 		cpuPerRequest(r, "gateway"), cpuPerRequest(r, "gateway daprd")+" / "+cpuPerRequest(r, "bare caller daprd"),
-		cpuPerRequest(r, "product daprd")+" / "+cpuPerRequest(r, "bare callee daprd"), cpuPerRequest(r, "product")+" / "+cpuPerRequest(r, "bare stub"))
+		cpuPerRequest(r, "product daprd")+" / "+cpuPerRequest(r, "bare callee daprd"), cpuPerRequest(r, "product")+" / "+cpuPerRequest(r, "bare stub"),
+		cpuPerRequest(r, loadGenerator))
 }
 
 func writeReport(file string, results []result, lowRate, rate int, d time.Duration, saturation, sampling string) error {
 	var b strings.Builder
 	reportHeader(&b, "Gateway benchmark", "make bench-gateway", "go run ./tools/bench gateway", d)
 	fmt.Fprintf(&b, "Traces sampled in our paths: %s (parent-based: the gateway decides, every sidecar follows; W3C context travels on every request).\n\n", sampling)
-	b.WriteString("Paths: `direct` calls the echo app on its port; `bare sidecars` through two daprd of the same binary with none of our configuration (no mTLS, tracing, resiliency, access control or API allow-list: the ceiling); `sidecars` through our two (the gateway's sidecar invoking the service's); `gateway` through the gateway and our two sidecars. CPU columns: our process / the bare pair's counterpart.\n\n")
-	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | calling daprd CPU µs/req (ours / bare) | called daprd CPU µs/req (ours / bare) | app CPU µs/req (ours / bare) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("Paths: `direct` calls the echo app on its port; `bare sidecars` through two daprd of the same binary with none of our configuration (no mTLS, tracing, resiliency, access control or API allow-list: the ceiling); `sidecars` through our two (the gateway's sidecar invoking the service's); `gateway` through the gateway and our two sidecars. CPU columns: our process / the bare pair's counterpart; the load generator is this benchmark's own process, on the same two cores.\n\n")
+	fmt.Fprintf(&b, "| load | path | throughput (req/s) | success | p50 (ms) | p99 (ms) | max (ms) | gateway CPU µs/req | calling daprd CPU µs/req (ours / bare) | called daprd CPU µs/req (ours / bare) | app CPU µs/req (ours / bare) | load generator CPU µs/req |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	byKey := map[string]vegeta.Metrics{}
 	runs := map[string]result{}
 	for _, r := range results {

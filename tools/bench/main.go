@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -69,6 +70,15 @@ func cpuTime(pid int) (time.Duration, bool) {
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond, true
 }
 
+// Every snapshot also reads the load generator (this process: the
+// benchmark shares the machine with what it measures) and PostgreSQL (all
+// its processes together), so that a report can account for the CPU a
+// request costs on the whole machine.
+const (
+	loadGenerator = "load generator"
+	postgreSQL    = "postgresql"
+)
+
 // snapshot is each process's CPU time so far, leaving out those it could
 // not read.
 func (ps processes) snapshot() map[string]time.Duration {
@@ -78,7 +88,40 @@ func (ps processes) snapshot() map[string]time.Duration {
 			out[name] = t
 		}
 	}
+	if t, ok := cpuTime(os.Getpid()); ok {
+		out[loadGenerator] = t
+	}
+	if t, ok := commandCPU("postgres"); ok {
+		out[postgreSQL] = t
+	}
 	return out
+}
+
+// commandCPU is the CPU time so far of every process running command
+// (PostgreSQL runs a process per connection; those of the sidecars' pools
+// live through a run). False when none was found.
+func commandCPU(command string) (time.Duration, bool) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	var total time.Duration
+	found := false
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || strings.TrimSpace(string(comm)) != command {
+			continue
+		}
+		if t, ok := cpuTime(pid); ok {
+			total += t
+			found = true
+		}
+	}
+	return total, found
 }
 
 // cpuSince is each process's CPU time between two snapshots. A process
