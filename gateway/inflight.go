@@ -27,10 +27,10 @@ type inFlight struct {
 	byApp map[string]*admission.Adaptive
 }
 
-// newInFlight bounds the calls to apps to perApp each, adapting below it
-// for those named in adaptive, and all in all; a bound of 0 or less is
-// none.
-func newInFlight(apps []string, all, perApp int, adaptive []string) *inFlight {
+// newInFlight bounds the calls to apps to perApp each, adapting between
+// floor and perApp for those named in adaptive, and all in all; a bound
+// of 0 or less is none.
+func newInFlight(apps []string, all, perApp int, adaptive []string, floor int) *inFlight {
 	f := &inFlight{byApp: map[string]*admission.Adaptive{}}
 	if all > 0 {
 		f.all = admission.New(all, 0)
@@ -39,25 +39,22 @@ func newInFlight(apps []string, all, perApp int, adaptive []string) *inFlight {
 		return f
 	}
 	for _, app := range apps {
-		opts := admission.AdaptiveOptions{Initial: perApp, Min: perApp, Max: perApp}
-		if slices.Contains(adaptive, app) {
-			// It starts at the bound, so that no burst is refused before
-			// anything was measured, and falls within a second of calls
-			// queueing.
-			opts.Min = min(adaptiveFloor, perApp)
-		}
-		f.byApp[app] = admission.NewAdaptive(opts)
+		f.byApp[app] = admission.NewAdaptive(boundOptions(perApp, floor, slices.Contains(adaptive, app)))
 	}
 	return f
 }
 
-// adaptiveFloor is the least an app's adaptive bound falls to. Below
-// about 16 calls open the two sidecars cannot reach their throughput on
-// this machine; measured (docs/benchmarks.md#shedding-under-overload-issue-14-item-3):
-// a floor of 4 kept the answered p99 at 2,000 req/s at 3.5× the unloaded
-// one but let 50 clients through at 640/s, 16 gave 2.25× and 1,192/s, 24
-// gave 4.0× and 1,304/s.
-const adaptiveFloor = 16
+// boundOptions shape one app's bound: fixed at perApp, or, adaptive,
+// starting there, so that no burst is refused before anything was
+// measured, and falling within a second of calls queueing, down to floor
+// at most (perApp when lower).
+func boundOptions(perApp, floor int, adaptive bool) admission.AdaptiveOptions {
+	opts := admission.AdaptiveOptions{Initial: perApp, Min: perApp, Max: perApp}
+	if adaptive {
+		opts.Min = min(floor, perApp)
+	}
+	return opts
+}
 
 // admit runs call in a slot of app's and one of all; when either has none
 // free it returns the busy answer without calling.

@@ -58,6 +58,7 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the run folder (logs) and print its path")
 	profile := fs.String("profile", "", "write a 10 s CPU profile of the gateway at saturation to this file")
 	inFlight := fs.Int("max-in-flight", 0, "the gateway's UPSTREAM_MAX_IN_FLIGHT_PER_APP (0: its default)")
+	floor := fs.Int("adaptive-floor", 0, "the gateway's UPSTREAM_ADAPTIVE_FLOOR (0: its default)")
 	adaptive := fs.Bool("adaptive-limit", true, "the echo service's bound adapts (UPSTREAM_ADAPTIVE_APPS=product, as by default); false: fixed")
 	logLevel := fs.String("log-level", "warn", "the apps' and sidecars' log level (info: the gateway writes its access log)")
 	sampling := fs.String("sampling", "", "share of new traces sampled, in the apps and every sidecar (parent-based; default: the configuration's 1)")
@@ -83,6 +84,9 @@ func runGateway(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		if *inFlight > 0 {
 			o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_MAX_IN_FLIGHT_PER_APP=%d", *inFlight))
+		}
+		if *floor > 0 {
+			o.AddEnv("gateway", fmt.Sprintf("UPSTREAM_ADAPTIVE_FLOOR=%d", *floor))
 		}
 		if *gogc != "" {
 			o.AddEnv("gateway", "GOGC="+*gogc)
