@@ -127,11 +127,13 @@ func commandCPU(command string) (time.Duration, bool) {
 // cpuSince is each process's CPU time between two snapshots. A process
 // missing from either is left out, so that its figure reads as unknown
 // ("-") rather than as a negative one (seen when an overload left the
-// load generator out of file descriptors).
+// load generator out of file descriptors); so is a sum that fell (a
+// PostgreSQL connection closed between the two, taking its CPU time
+// with it).
 func cpuSince(before, after map[string]time.Duration) map[string]time.Duration {
 	out := map[string]time.Duration{}
 	for name, t := range after {
-		if b, ok := before[name]; ok {
+		if b, ok := before[name]; ok && t >= b {
 			out[name] = t - b
 		}
 	}
