@@ -795,7 +795,9 @@ func TestGatewayBoundFallsWhenCallsQueue(t *testing.T) {
 		last = round(r)
 		t.Logf("round %d: %v", r, last)
 	}
-	assert.LessOrEqual(t, last[http.StatusOK], 20, "the bound fell towards its floor of 16")
+	// Each round's slow calls halve the bound and add its square root (40,
+	// 26, 18, 13): under 16, the floor it had before, towards its floor of 4.
+	assert.Less(t, last[http.StatusOK], 16, "the bound fell towards its floor of 4")
 	assert.Equal(t, 40, last[http.StatusOK]+last[http.StatusServiceUnavailable], "the rest were refused, nothing failed")
 }
 

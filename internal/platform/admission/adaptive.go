@@ -39,8 +39,8 @@ type Adaptive struct {
 // AdaptiveOptions shape an Adaptive limit; zero fields take the defaults.
 type AdaptiveOptions struct {
 	Initial, Min, Max int
-	// Tolerance is how much slower than the long-run average recent calls
-	// may be before the limit shrinks (default 2).
+	// Tolerance is how much slower than the baseline a window's calls may
+	// be on average before the limit shrinks (above 1; default 2).
 	Tolerance float64
 	// Window is how often the limit moves (default 100 ms; a window needs
 	// 10 calls at least).
