@@ -56,11 +56,12 @@ type Config struct {
 	AdaptiveApps []string `env:"UPSTREAM_ADAPTIVE_APPS" envSeparator:"," envDefault:"auth,user,product"`
 	// AdaptiveFloor is the least an adaptive bound falls to. It trades the
 	// latency of what is answered under overload against how much is
-	// answered; the default favours the latency, as issue 14 asks: at twice
+	// answered; the default favours the latency, as issue 14 asks. At twice
 	// the rate the path sustains, a floor of 4 kept the answered p99 at
-	// 1.4-1.6× the unloaded one on a slow machine and 2.8-3.4× on a fast
-	// one, against 2.5-3.7× and 5.5× with 16, and answered about a quarter
-	// less (docs/benchmarks.md, "The floor of the adaptive bound").
+	// 1.25-2.01× the unloaded one on a slow machine (within 2× in 5 runs of
+	// 6) and 2.8-3.4× on a fast one, against 0.97-3.74× and 5.5× with 16,
+	// and answered a quarter to a third less (docs/benchmarks.md, "The
+	// floor of the adaptive bound").
 	AdaptiveFloor int `env:"UPSTREAM_ADAPTIVE_FLOOR" envDefault:"4"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
