@@ -54,14 +54,12 @@ type Config struct {
 	// latency rises with concurrency as its throughput does, and a bound
 	// that follows latency would starve its batches (docs/gateway.md#shedding-load).
 	AdaptiveApps []string `env:"UPSTREAM_ADAPTIVE_APPS" envSeparator:"," envDefault:"auth,user,product"`
-	// AdaptiveFloor is the least an adaptive bound falls to. It trades the
-	// latency of what is answered under overload against how much is
-	// answered; the default favours the latency, as issue 14 asks. At twice
-	// the rate the path sustains, a floor of 4 kept the answered p99 at
-	// 1.25-2.01× the unloaded one on a slow machine (within 2× in 5 runs of
-	// 6) and 2.8-3.4× on a fast one, against 0.97-3.74× and 5.5× with 16,
-	// and answered a quarter to a third less (docs/benchmarks.md, "The
-	// floor of the adaptive bound").
+	// AdaptiveFloor is the least an adaptive bound falls to. Under overload
+	// the bound sits at its floor, so the floor trades the latency of what
+	// is answered against how much is answered. The default favours the
+	// latency, as issue 14 asks; 16 answers a quarter to a third more, at
+	// 1.3-2.5× the answered p99 (measured in docs/benchmarks.md, "The floor
+	// of the adaptive bound").
 	AdaptiveFloor int `env:"UPSTREAM_ADAPTIVE_FLOOR" envDefault:"4"`
 	// HealthTimeout bounds each service's check in /health/services.
 	HealthTimeout time.Duration `env:"HEALTH_TIMEOUT" envDefault:"2s"`
